@@ -1,0 +1,382 @@
+"""Step 2 of the chapter: catch GitHub's redirect on a loopback address and trade the code for a token.
+
+Run:  python 2_callback_exchange.py [--timeout SECONDS] [--no-browser]
+Needs: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (see .env.example), or `python local_github.py`.
+Watch for: the server listens before the browser opens; only the callback path with the right
+`state` ends the wait (checked before the code is even looked at); the code is exchanged while
+the browser waits, so the page it shows tells the real outcome; the code is never retried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import html
+import http.server
+import importlib
+import socket
+import socketserver
+import sys
+import threading
+import webbrowser
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from token_manager import AuthError, Token, TokenManager, TokenStore, mask, safe_text
+
+step1 = importlib.import_module("1_authorization_url")
+
+STEP_CALLBACK = "step 2 (callback)"
+STEP_EXCHANGE = "step 2 (token exchange)"
+
+# Long enough to sign in and approve with two-factor authentication, short enough that a closed
+# tab or GitHub's "redirect_uri is not associated" page does not leave the tool waiting forever.
+DEFAULT_TIMEOUT_SECONDS = 300
+# (connect, read) for every request: a dead network must end in a message, not a hang.
+HTTP_TIMEOUT_SECONDS = (10, 30)
+# A client that connects and then sends nothing is dropped, so it cannot hold up the real callback.
+CONNECTION_IDLE_SECONDS = 10
+USER_AGENT = "dev-github-tool (OAuth chapter companion)"
+
+# GitHub's token endpoint error codes, each with what a person should do about it.
+TOKEN_ERROR_FIXES = {
+    "bad_verification_code": "the code expired (codes last 10 minutes), was already used, or does "
+                             "not match the PKCE verifier — run login again",
+    "incorrect_client_credentials": "GITHUB_CLIENT_ID or GITHUB_CLIENT_SECRET is wrong — copy both "
+                                    "again from your OAuth app's page into .env",
+    "redirect_uri_mismatch": "the redirect URI is not one the app allows — set the app's "
+                             "Authorization callback URL to http://127.0.0.1/callback",
+    "unverified_user_email": "your GitHub account has no verified primary email — verify it at "
+                             "https://github.com/settings/emails, then log in again",
+    "bad_refresh_token": "the refresh token expired or was already used — run login again",
+    "unsupported_grant_type": "the server does not accept this kind of request — check GITHUB_SERVER_URL",
+}
+CALLBACK_ERROR_FIXES = {
+    "access_denied": "you declined the request on GitHub — run login again and choose Authorize",
+    "redirect_uri_mismatch": "the redirect URI is not one the app allows — set the app's "
+                             "Authorization callback URL to http://127.0.0.1/callback",
+    "application_suspended": "the OAuth app is suspended — its owner must contact GitHub support",
+}
+
+# The callback page must not be framed (clickjacking), cached, or leak its URL (which holds the
+# code) to another site through the Referer header.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+PAGE_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}}</style>
+</head><body><h1>{title}</h1><p>{message}</p></body></html>
+"""
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    title: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    """What the genuine callback (the one with our `state`) carried."""
+
+    code: str | None = field(repr=False)
+    error: str | None = None
+    error_description: str | None = None
+
+
+class CallbackHandler(http.server.BaseHTTPRequestHandler):
+    server: CallbackServer
+    timeout = CONNECTION_IDLE_SECONDS
+    server_version = "dev-github-tool"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path != self.server.callback_path:
+            self.send_page(Page(404, "Not found", "This address only answers GitHub's sign-in callback."))
+            return
+        self.server.handle_callback(parts.query, self.send_page)
+
+    def reject_method(self) -> None:
+        self.send_page(Page(405, "Method not allowed", "The sign-in callback is a GET request."),
+                       extra_headers={"Allow": "GET"})
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = reject_method
+
+    def send_page(self, page: Page, extra_headers: dict[str, str] | None = None) -> None:
+        body = PAGE_TEMPLATE.format(title=html.escape(page.title), message=html.escape(page.message))
+        data = body.encode("utf-8")
+        self.send_response(page.status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in {**PAGE_HEADERS, **(extra_headers or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # The request line holds the authorization code: it must not reach the terminal or a log.
+        pass
+
+
+class CallbackServer(http.server.ThreadingHTTPServer):
+    """A one-shot HTTP server on a loopback address that waits for the genuine callback."""
+
+    daemon_threads = True
+
+    def __init__(self, redirect) -> None:
+        self.address_family = socket.AF_INET6 if ":" in redirect.host else socket.AF_INET
+        try:
+            # Bind the loopback address itself, never 0.0.0.0: no other machine can reach it.
+            super().__init__((redirect.host, redirect.port or 0), CallbackHandler)
+        except OSError as error:
+            raise AuthError(STEP_CALLBACK, f"cannot listen on {redirect} ({error.strerror}) — another program "
+                            "uses that port; stop it, or leave the port out of GITHUB_REDIRECT_URI "
+                            "so that a free one is chosen") from error
+        self.callback_path = redirect.path
+        self.redirect_uri = redirect.with_port(self.server_address[1])
+        self._expected_state = b""
+        self._finish: Callable[[CallbackResult], Token] | None = None
+        self._claim = threading.Lock()
+        self._claimed = False
+        self._serving: threading.Thread | None = None
+        self.done = threading.Event()
+        self.token: Token | None = None
+        self.failure: BaseException | None = None
+
+    def server_bind(self) -> None:
+        # http.server looks up our own host name here, which can stall on a misconfigured
+        # resolver; a loopback callback has no use for it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
+
+    def expect(self, state: str, finish: Callable[[CallbackResult], Token]) -> None:
+        self._expected_state = state.encode("utf-8")
+        self._finish = finish
+
+    def start(self) -> None:
+        self._serving = threading.Thread(target=self.serve_forever, name="callback-server", daemon=True)
+        self._serving.start()
+
+    def close(self) -> None:
+        if self._serving is not None:
+            self.shutdown()
+            self._serving.join()
+        self.server_close()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _state_matches(self, values: list[str]) -> bool:
+        if len(values) != 1 or not self._expected_state:
+            return False
+        # Compare in constant time so the state cannot be guessed byte by byte (RFC 6749 §10.12).
+        return hmac.compare_digest(values[0].encode("utf-8", "replace"), self._expected_state)
+
+    def handle_callback(self, query: str, respond: Callable[[Page], None]) -> None:
+        params = parse_qs(query, keep_blank_values=True)
+        if not self._state_matches(params.get("state", [])):
+            # A forged or stale callback: refuse it, and keep waiting for the real one.
+            respond(Page(400, "Sign-in link not valid",
+                         "This request does not carry the state of the sign-in that is waiting, so it "
+                         "was not started by this tool. Nothing was done. Start the sign-in from the tool."))
+            return
+        if any(len(values) > 1 for values in params.values()):
+            respond(Page(400, "Sign-in link not valid", "A parameter appears twice (RFC 6749 §3.1)."))
+            return
+        with self._claim:
+            first = not self._claimed
+            self._claimed = True
+        if not first:
+            respond(Page(400, "Already used", "This sign-in has already been completed. You can close this tab."))
+            return
+        result = CallbackResult(
+            code=params.get("code", [None])[0],
+            error=params.get("error", [None])[0],
+            error_description=params.get("error_description", [None])[0],
+        )
+        try:
+            assert self._finish is not None
+            self.token = self._finish(result)
+            respond(Page(200, "Signed in", "You are signed in to the tool. You can close this tab."))
+        except BaseException as error:  # the main thread re-raises it; the browser learns what failed
+            self.failure = error
+            message = str(error) if isinstance(error, AuthError) else "An unexpected error; see the terminal."
+            respond(Page(400 if isinstance(error, AuthError) else 500, "Sign-in failed", message))
+        finally:
+            self.done.set()  # only after the page is sent, so the browser never sees a dropped connection
+
+    def wait(self, timeout: float) -> Token:
+        if not self.done.wait(timeout):
+            raise AuthError(STEP_CALLBACK, f"no callback arrived within {timeout:g} s — the tab may have been "
+                            "closed, or GitHub showed an error page instead (\"redirect_uri is not "
+                            "associated with this application\": check the app's callback URL); run login again")
+        if self.failure is not None:
+            raise self.failure
+        assert self.token is not None
+        return self.token
+
+
+class TokenEndpointError(AuthError):
+    """The token endpoint answered with an `error` code (kept in `.code` for callers to test)."""
+
+    def __init__(self, step: str, code: str, fix: str) -> None:
+        super().__init__(step, f"GitHub says {code}: {fix}")
+        self.code = code
+
+
+def token_endpoint_error(fields: dict[str, object], step: str) -> TokenEndpointError:
+    code = safe_text(fields.get("error"), 60)
+    fix = TOKEN_ERROR_FIXES.get(code)
+    if fix is None:
+        description = safe_text(fields.get("error_description"), 160)
+        fix = f"{description} — check the settings in .env and try again" if description else "try again"
+    return TokenEndpointError(step, code, fix)
+
+
+def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[str, object]:
+    """GitHub answers form-encoded unless asked for JSON, and reports errors with HTTP 200."""
+    host = urlsplit(response.url).netloc
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    fields: object = None
+    if content_type == "application/json":
+        try:
+            fields = response.json()
+        except ValueError:
+            pass
+    elif content_type == "application/x-www-form-urlencoded":
+        fields = {name: values[0] for name, values in parse_qs(response.text).items()}
+    if not isinstance(fields, dict):
+        raise AuthError(step, f"{host} answered HTTP {response.status_code} with "
+                        f"{content_type or 'no content type'} instead of a token — check GITHUB_SERVER_URL "
+                        "(a proxy or a captive portal may be in the way) and try again")
+    # Never trust the status code alone: the body decides (GitHub sends errors with 200).
+    if "error" in fields:
+        raise token_endpoint_error(fields, step)
+    return fields
+
+
+def post_to_token_endpoint(config, form: dict[str, str], step: str) -> dict[str, object]:
+    """POST to the token endpoint, the one request that carries the client secret."""
+    host = urlsplit(config.token_url).netloc
+    try:
+        response = requests.post(
+            config.token_url,
+            data={"client_id": config.client_id, "client_secret": config.client_secret, **form},
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            timeout=HTTP_TIMEOUT_SECONDS,
+            # A redirect could carry the secret and the code to another host (307 keeps the body).
+            allow_redirects=False,
+        )
+    except requests.Timeout as error:
+        raise AuthError(step, f"{host} did not answer in time — check your network and try again") from error
+    except requests.RequestException as error:
+        raise AuthError(step, f"cannot reach {host} — check your network and GITHUB_SERVER_URL") from error
+    if response.is_redirect:
+        raise AuthError(step, f"{host} redirected the token request elsewhere — check GITHUB_SERVER_URL")
+    return read_token_endpoint_answer(response, step)
+
+
+def token_from_fields(config, fields: dict[str, object], step: str) -> Token:
+    try:
+        return Token.from_token_response(fields, issuer=config.server_url, resource=config.api_url)
+    except ValueError as error:
+        raise AuthError(step, f"the answer from {config.server_url} is not usable ({error}) — try again") from error
+
+
+def exchange_code_for_token(config, code: str, request) -> Token:
+    """Trade the single-use code for a token (RFC 6749 §4.1.3). Never retried: a code works once."""
+    fields = post_to_token_endpoint(config, {
+        "code": code,
+        # RFC 6749 §4.1.3: the same redirect_uri as in the authorization request.
+        "redirect_uri": request.redirect_uri,
+        # The secret half of PKCE: proves we are the program that started this sign-in.
+        "code_verifier": request.code_verifier,
+    }, STEP_EXCHANGE)
+    return token_from_fields(config, fields, STEP_EXCHANGE)
+
+
+def finish_sign_in(config, request, result: CallbackResult) -> Token:
+    if result.error:
+        code = safe_text(result.error, 60)
+        fix = CALLBACK_ERROR_FIXES.get(code) or safe_text(result.error_description, 160) or "run login again"
+        raise AuthError(STEP_CALLBACK, f"GitHub says {code}: {fix}")
+    if not result.code:
+        raise AuthError(STEP_CALLBACK, "GitHub came back without a code — run login again")
+    return exchange_code_for_token(config, result.code, request)
+
+
+def open_in_browser(url: str) -> bool:
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
+
+
+def sign_in_with_browser(
+    config,
+    *,
+    scopes: tuple[str, ...] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    open_browser: Callable[[str], bool] | None = open_in_browser,
+    say: Callable[[str], None] = print,
+    explain: bool = False,
+) -> Token:
+    """Steps 1 and 2 together: listen, open the URL, wait for the callback, exchange the code."""
+    with CallbackServer(config.redirect) as server:
+        request = step1.prepare_authorization_request(config, server.redirect_uri, scopes)
+        server.expect(request.state, lambda result: finish_sign_in(config, request, result))
+        server.start()
+        if explain:
+            say(f"Step 1: a fresh state and PKCE pair, and the URL that asks {config.server_url} for access:")
+            for line in step1.describe_authorization_request(request, config):
+                say(line)
+            say(f"Step 2: listening on {server.redirect_uri} (loopback only) before the browser opens.")
+        say(f"Open this URL to sign in (it is safe to copy; it holds no secret):\n{request.url}")
+        if open_browser is not None and not open_browser(request.url):
+            say("Could not open a browser. Open the URL above yourself; still waiting.")
+        say(f"Waiting up to {timeout:g} s for the browser to come back…")
+        token = server.wait(timeout)
+    if explain:
+        say("Step 2: the callback carried our state (compared in constant time), so it answers our own")
+        say("  request; the code was exchanged with client_id, client_secret, redirect_uri and the")
+        say(f"  PKCE code_verifier ({mask(request.code_verifier, show_prefix=False)}) that hashes to the code_challenge above.")
+        asked, granted = " ".join(request.scopes) or "(none)", " ".join(token.scopes) or "(none)"
+        say(f"  Scopes asked: {asked}; granted: {granted}.")
+    return token
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Steps 1-2: sign in through the browser and save the token.")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="seconds to wait")
+    parser.add_argument("--no-browser", action="store_true", help="only print the URL")
+    args = parser.parse_args(argv)
+    try:
+        config = step1.load_config()
+        token = sign_in_with_browser(config, timeout=args.timeout,
+                                     open_browser=None if args.no_browser else open_in_browser)
+        store = TokenStore()
+        TokenManager(store).save(token)
+    except AuthError as error:
+        print(f"step 2 failed at {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return 130
+    print(f"Signed in. Access token {mask(token.access_token)}, scopes: {', '.join(token.scopes) or '(none)'}.")
+    print(f"Saved to {store.path} (readable by you only).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""Step 3 of the chapter: call the GitHub REST API with the token, and keep the token alive.
+
+Run:  python 3_github_request.py [--limit 10] [--visibility all|public|private]
+Needs: a token saved by step 2 (or GH_TOKEN / GITHUB_TOKEN), and the same settings as step 2.
+Watch for: the token travels only in the Authorization header, only to the API host it was
+issued for, and is never printed; an expiring token is refreshed first (token_manager.py); every
+failure says what to do, from "Bad credentials" to rate limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterator
+from urllib.parse import urlsplit
+
+import requests
+
+from token_manager import (
+    STEP_REFRESH, STEP_REVOKE, AuthError, RefreshRejected, Token, TokenManager, TokenStore, mask, safe_text,
+)
+
+step1 = importlib.import_module("1_authorization_url")
+step2 = importlib.import_module("2_callback_exchange")
+
+STEP_API = "step 3 (API request)"
+# Pin the API version so a new default cannot change the fields under us (GitHub's REST versioning).
+API_VERSION = "2026-03-10"
+API_ACCEPT = "application/vnd.github+json"
+HTTP_TIMEOUT_SECONDS = step2.HTTP_TIMEOUT_SECONDS
+MAX_PER_PAGE = 100  # GitHub's maximum: fewer round trips
+SERVER_ERROR_RETRIES = 2  # a GET is safe to repeat; a 502 from a proxy often passes
+RETRY_BACKOFF_SECONDS = 1.0  # doubled on each retry
+SHORT_RETRY_AFTER_SECONDS = 10  # wait and retry once when GitHub asks for at most this long
+PRIVATE_REPO_SCOPE = "repo"
+TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")  # the same order of preference as GitHub's gh
+
+
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Send the token as `Authorization: Bearer …`, and only to the API it was issued for.
+
+    A `Link` header or a misconfigured proxy could point a request elsewhere; the token stays
+    home. (requests already drops the header when a redirect leaves the host.)
+    """
+
+    def __init__(self, access_token: str, api_url: str) -> None:
+        self._access_token = access_token
+        self._origin = origin_of(api_url)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if origin_of(request.url or "") == self._origin:
+            request.headers["Authorization"] = f"Bearer {self._access_token}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"BearerAuth({mask(self._access_token)})"
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    token: Token
+    description: str  # where it came from, for status lines
+
+
+def refresh_github_token(config) -> Callable[[Token], Token]:
+    """GitHub's side of token_manager's refresh hook: grant_type=refresh_token at the token endpoint."""
+
+    def refresh(old: Token) -> Token:
+        if old.issuer != config.server_url:
+            raise AuthError(STEP_REFRESH, f"the token was issued by {old.issuer}, not {config.server_url}; "
+                            "its refresh token is not sent elsewhere — run login again")
+        if not config.client_secret:
+            raise AuthError(STEP_REFRESH, "GITHUB_CLIENT_SECRET is not set, and GitHub needs it to refresh "
+                            "a token — put it in .env")
+        try:
+            fields = step2.post_to_token_endpoint(
+                config, {"grant_type": "refresh_token", "refresh_token": old.refresh_token or ""}, STEP_REFRESH)
+        except step2.TokenEndpointError as error:
+            if error.code in ("bad_refresh_token", "invalid_grant"):
+                raise RefreshRejected(STEP_REFRESH, f"GitHub says {error.code}: the refresh token expired, "
+                                      "was revoked or was already used") from error
+            raise
+        return step2.token_from_fields(config, fields, STEP_REFRESH)
+
+    return refresh
+
+
+def revoke_github_token(config) -> Callable[[Token], None]:
+    """GitHub's side of token_manager's revocation hook (DELETE /applications/{client_id}/token)."""
+
+    def revoke(token: Token) -> None:
+        where = f"{config.server_url}/settings/applications"
+        if token.resource != config.api_url:
+            raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
+                            "was not sent there — revoke it on that server's applications page")
+        if not config.client_secret:
+            raise AuthError(STEP_REVOKE, f"GITHUB_CLIENT_SECRET is not set — revoke the app's access at {where}")
+        url = f"{config.api_url}/applications/{config.client_id}/token"
+        try:
+            response = requests.delete(
+                url, auth=(config.client_id, config.client_secret), json={"access_token": token.access_token},
+                headers=api_headers(), timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
+        except requests.RequestException as error:
+            raise AuthError(STEP_REVOKE, f"cannot reach {urlsplit(url).netloc} — revoke it at {where}") from error
+        # 404 and 422 mean GitHub no longer knows the token: it is as good as revoked.
+        if response.status_code not in (204, 404, 422):
+            raise AuthError(STEP_REVOKE, f"GitHub answered HTTP {response.status_code} — revoke it at {where}")
+
+    return revoke
+
+
+def github_token_manager(config, store: TokenStore | None = None) -> TokenManager:
+    return TokenManager(store or TokenStore(), refresh=refresh_github_token(config),
+                        revoke=revoke_github_token(config))
+
+
+def load_token(config, manager: TokenManager, environ: dict[str, str] | None = None) -> TokenSource:
+    """The token to use: GH_TOKEN or GITHUB_TOKEN if set, else the saved one (refreshed if needed)."""
+    environ = os.environ if environ is None else environ
+    for variable in TOKEN_VARIABLES:
+        if environ.get(variable, "").strip():
+            token = Token(access_token=environ[variable].strip(), issuer=config.server_url, resource=config.api_url)
+            return TokenSource(token, f"the {variable} environment variable")
+    saved = manager.store.load()
+    if saved is None:
+        raise AuthError(STEP_API, "you are not logged in — run: python dev_github_tool.py login")
+    # Check before any refresh: the refresh token must not go to another server either.
+    if (saved.issuer, saved.resource) != (config.server_url, config.api_url):
+        raise AuthError(STEP_API, f"the saved token was issued for {saved.resource}, but GITHUB_API_URL is now "
+                        f"{config.api_url}; a token is never sent to another host — run login again")
+    return TokenSource(manager.valid_token(), str(manager.store.path))
+
+
+def api_headers() -> dict[str, str]:
+    return {"Accept": API_ACCEPT, "X-GitHub-Api-Version": API_VERSION, "User-Agent": step2.USER_AGENT}
+
+
+def local_time(epoch_seconds: str | None) -> str:
+    try:
+        return datetime.fromtimestamp(int(epoch_seconds or "")).strftime("%H:%M:%S")
+    except (ValueError, OverflowError, OSError):
+        return "a time GitHub did not say"
+
+
+def seconds_to_wait(response: requests.Response) -> int | None:
+    try:
+        return max(int(response.headers.get("Retry-After", "")), 0)
+    except ValueError:
+        return None
+
+
+def describe_failure(response: requests.Response) -> AuthError:
+    """Turn a failed API answer into one line that says what to do."""
+    status = response.status_code
+    try:
+        message = safe_text(response.json().get("message"), 160)
+    except (ValueError, AttributeError):
+        message = ""
+    path = urlsplit(response.url).path
+    if status == 401:
+        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — run login again")
+    if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
+        limit = response.headers.get("X-RateLimit-Limit", "?")
+        reset = local_time(response.headers.get("X-RateLimit-Reset"))
+        return AuthError(STEP_API, f"the API rate limit ({limit} requests an hour) is used up — it resets at "
+                         f"{reset} local time; wait until then")
+    if status in (403, 429) and seconds_to_wait(response) is not None:
+        wait = seconds_to_wait(response) or 0
+        return AuthError(STEP_API, f"GitHub asks to slow down (secondary rate limit) — try again in {wait} s, "
+                         f"at {local_time(str(int(time.time()) + wait))}")
+    if status == 403:
+        needed = response.headers.get("X-Accepted-OAuth-Scopes") or "a scope the token lacks"
+        return AuthError(STEP_API, f"GitHub says {message or 'Forbidden'} for {path} — this needs {needed}; "
+                         "log in again asking for it")
+    if status == 404:
+        return AuthError(STEP_API, f"GitHub says Not Found for {path} — it does not exist, or the token cannot "
+                         "see it (GitHub answers 404 for private things a token may not read): check the scopes")
+    if status >= 500:
+        return AuthError(STEP_API, f"GitHub answered HTTP {status} for {path}, even after retrying — GitHub or a "
+                         "proxy is having trouble; try again later (https://www.githubstatus.com)")
+    return AuthError(STEP_API, f"GitHub answered HTTP {status} for {path}: {message or 'no message'}")
+
+
+class GitHubClient:
+    """One requests.Session for the whole run: one TCP connection, the same headers every time."""
+
+    def __init__(self, config, token: Token, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.api_url = config.api_url
+        self.session = requests.Session()
+        self.session.headers.update(api_headers())
+        self.session.auth = BearerAuth(token.access_token, config.api_url)
+        self.sleep = sleep
+        self.granted_scopes: tuple[str, ...] | None = None  # from X-OAuth-Scopes; None if not sent
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(self, url: str, params: dict[str, object] | None = None) -> requests.Response:
+        """GET with bounded retries: server errors back off, a short Retry-After is honoured once."""
+        host = urlsplit(url).netloc
+        server_errors, waited = 0, False
+        while True:
+            try:
+                response = self.session.get(url, params=params, timeout=HTTP_TIMEOUT_SECONDS)
+            except requests.Timeout as error:
+                raise AuthError(STEP_API, f"{host} did not answer in time — check your network and try again") from error
+            except requests.RequestException as error:
+                raise AuthError(STEP_API, f"cannot reach {host} — check your network and GITHUB_API_URL") from error
+            if response.status_code >= 500 and server_errors < SERVER_ERROR_RETRIES:
+                self.sleep(RETRY_BACKOFF_SECONDS * 2 ** server_errors)
+                server_errors += 1
+                continue
+            wait = seconds_to_wait(response) if response.status_code in (403, 429) else None
+            if wait is not None and wait <= SHORT_RETRY_AFTER_SECONDS and not waited \
+                    and response.headers.get("X-RateLimit-Remaining") != "0":
+                self.sleep(wait)
+                waited = True
+                continue
+            break
+        if not response.ok:
+            raise describe_failure(response)
+        if "X-OAuth-Scopes" in response.headers:
+            self.granted_scopes = tuple(s.strip() for s in response.headers["X-OAuth-Scopes"].split(",") if s.strip())
+        return response
+
+    def get_json(self, url: str, params: dict[str, object] | None = None) -> tuple[object, requests.Response]:
+        response = self.get(url, params)
+        try:
+            return response.json(), response
+        except ValueError:
+            content_type = response.headers.get("Content-Type", "no content type")
+            raise AuthError(STEP_API, f"{urlsplit(url).netloc} answered with {content_type} instead of JSON — "
+                            "check GITHUB_API_URL (a proxy may be in the way)") from None
+
+    def get_user(self) -> dict[str, object]:
+        user, _ = self.get_json(f"{self.api_url}/user")
+        if not isinstance(user, dict) or not isinstance(user.get("login"), str):
+            raise AuthError(STEP_API, "GitHub's answer for /user has no login — check GITHUB_API_URL")
+        return user
+
+    def lacks_private_scope(self) -> bool:
+        """True when GitHub said which scopes the token has, and `repo` is not among them."""
+        return self.granted_scopes is not None and PRIVATE_REPO_SCOPE not in self.granted_scopes
+
+    def list_repositories(self, limit: int | None = None, visibility: str | None = None,
+                          sort: str | None = None) -> Iterator[dict[str, object]]:
+        """Your repositories, page by page, following GitHub's `Link: rel="next"` until done or `limit`."""
+        params: dict[str, object] | None = {"per_page": min(limit or MAX_PER_PAGE, MAX_PER_PAGE)}
+        if visibility:
+            params["visibility"] = visibility
+        if sort:
+            params["sort"] = sort
+        url: str | None = f"{self.api_url}/user/repos"
+        count = 0
+        while url:
+            page, response = self.get_json(url, params)
+            if visibility == "private" and self.lacks_private_scope():
+                raise AuthError(STEP_API, f"private repositories need the {PRIVATE_REPO_SCOPE} scope, and this "
+                                f"token has only: {', '.join(self.granted_scopes or ()) or 'no scopes'} — log in "
+                                f"again asking for it (login --force --scope \"read:user {PRIVATE_REPO_SCOPE}\")")
+            if not isinstance(page, list):
+                raise AuthError(STEP_API, "GitHub's answer for /user/repos is not a list — check GITHUB_API_URL")
+            for repo in page:
+                yield repo
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            # The next link already carries every parameter; build no page URLs by hand.
+            url, params = response.links.get("next", {}).get("url"), None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Step 3: who am I, and my first repositories.")
+    parser.add_argument("--limit", type=int, default=10, help="how many repositories (default 10)")
+    parser.add_argument("--visibility", choices=("all", "public", "private"))
+    args = parser.parse_args(argv)
+    try:
+        config = step1.load_config(require_secret=False)
+        source = load_token(config, github_token_manager(config))
+        print(f"Using the token from {source.description} ({mask(source.token.access_token)}).")
+        client = GitHubClient(config, source.token)
+        user = client.get_user()
+        print(f"You are {user['login']}" + (f" ({safe_text(user.get('name'), 80)})" if user.get("name") else "") + ".")
+        print(f"Your first {args.limit} repositories:")
+        for repo in client.list_repositories(limit=args.limit, visibility=args.visibility):
+            print(f"  {safe_text(repo.get('full_name'), 100)}{'  (private)' if repo.get('private') else ''}")
+        if client.lacks_private_scope():
+            print(f"(Public repositories only: the token has no {PRIVATE_REPO_SCOPE} scope.)")
+    except AuthError as error:
+        print(f"step 3 failed at {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The complete tool: sign in to GitHub through the browser, then use the API. It chains steps 1-3.
+
+Run:  python dev_github_tool.py demo      the whole flow, offline, against the built-in stand-in
+      python dev_github_tool.py login     sign in (browser, loopback callback, state and PKCE)
+      python dev_github_tool.py status    who you are, which scopes, when the token expires
+      python dev_github_tool.py repos     your repositories, as a table or --json
+      python dev_github_tool.py logout    revoke the token at GitHub and delete it here
+Watch for: no OAuth logic lives in this file; it imports the numbered steps and token_manager.py.
+`--help` stays fast because they (and `requests`) are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+VERSION = "1.0.0"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+REPO_JSON_FIELDS = ("full_name", "private", "html_url", "description", "stargazers_count", "updated_at")
+DEFAULT_LIMIT = 30
+NAME_COLUMN_MIN = 12
+
+
+def step(module_name: str):
+    """Import a step only when a command needs it (the numbered files cannot be imported by name)."""
+    return importlib.import_module(module_name)
+
+
+class Context:
+    """What every command works with: the settings, the token store and how to reach a browser."""
+
+    def __init__(self, config, store, open_browser, environ, say=print) -> None:
+        self.config = config
+        self.store = store
+        self.open_browser = open_browser  # None: only print the URL
+        self.environ = environ  # where GH_TOKEN / GITHUB_TOKEN are looked up
+        self.say = say
+
+    @property
+    def host(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.config.server_url).netloc
+
+    def manager(self):
+        return step("3_github_request").github_token_manager(self.config, self.store)
+
+    def client_and_source(self):
+        step3 = step("3_github_request")
+        source = step3.load_token(self.config, self.manager(), self.environ)
+        return step3.GitHubClient(self.config, source.token), source
+
+
+def context_from_environment(args: argparse.Namespace, require_secret: bool = True) -> Context:
+    import os
+
+    step2 = step("2_callback_exchange")
+    config = step("1_authorization_url").load_config(require_secret=require_secret)
+    no_browser = getattr(args, "no_browser", False)
+    return Context(config, step("token_manager").TokenStore(), None if no_browser else step2.open_in_browser,
+                   os.environ)
+
+
+# -- the commands, each written once and used by both the CLI and the demo ----------------------
+
+def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool) -> int:
+    step1, step2, step3 = step("1_authorization_url"), step("2_callback_exchange"), step("3_github_request")
+    tm = step("token_manager")
+    scopes = step1.parse_scopes(scope, "--scope") if scope else None
+    manager = ctx.manager()
+    if not force:
+        try:
+            existing = manager.store.load()
+        except tm.AuthError as error:
+            ctx.say(f"Ignoring the saved token ({error.message}); signing in again.")
+            existing = None
+        if existing and (existing.issuer, existing.resource) == (ctx.config.server_url, ctx.config.api_url) \
+                and (not existing.is_expired() or existing.can_refresh()):
+            ctx.say(f"Already logged in to {ctx.host} as {existing.account or 'an unknown account'}. "
+                    "Use login --force to sign in again.")
+            return EXIT_OK
+    token = step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout, open_browser=ctx.open_browser,
+                                       say=ctx.say, explain=explain)
+    # GitHub's advice: confirm who signed in with the new token before trusting it.
+    client = step3.GitHubClient(ctx.config, token)
+    try:
+        login = client.get_user()["login"]
+    finally:
+        client.close()
+    from dataclasses import replace
+
+    manager.save(replace(token, account=login))
+    ctx.say(f"Logged in to {ctx.host} as {login}. Token {tm.mask(token.access_token)} saved to {ctx.store.path}.")
+    asked = set(scopes if scopes is not None else ctx.config.scopes)
+    missing = asked - set(token.scopes)
+    if missing:
+        ctx.say(f"Note: you granted less than asked; missing scopes: {', '.join(sorted(missing))}.")
+    return EXIT_OK
+
+
+def do_status(ctx: Context, as_json: bool) -> int:
+    import json
+    import time
+
+    tm = step("token_manager")
+    client, source = ctx.client_and_source()
+    try:
+        user = client.get_user()
+    finally:
+        client.close()
+    token = source.token
+    scopes = client.granted_scopes if client.granted_scopes is not None else token.scopes
+    if as_json:
+        print(json.dumps({
+            "logged_in": True, "host": ctx.host, "user": user["login"], "scopes": list(scopes),
+            "token": tm.mask(token.access_token), "expires_at": token.expires_at,
+            "refreshable": token.can_refresh(), "source": source.description,
+        }, indent=2))
+        return EXIT_OK
+    if token.expires_at is None:
+        expiry = "does not expire"
+    else:
+        expiry = f"expires in {tm.format_duration(max(token.expires_at - time.time(), 0))}"
+        expiry += " (refreshable)" if token.can_refresh() else " (not refreshable: log in again then)"
+    print(ctx.host)
+    print(f"  ✓ Logged in as {user['login']} (token from {source.description})")
+    print(f"  - Token: {tm.mask(token.access_token)}, {expiry}")
+    print(f"  - Scopes: {', '.join(scopes) or '(none: public data only)'}")
+    return EXIT_OK
+
+
+def format_repo_table(repos: list[dict], width: int) -> list[str]:
+    tm = step("token_manager")
+    rows = [(tm.safe_text(r.get("full_name"), 200), "private" if r.get("private") else "public",
+             str(r.get("stargazers_count", 0)), str(r.get("updated_at") or "")[:10]) for r in repos]
+    header = ("NAME", "VISIBILITY", "STARS", "UPDATED")
+    rest = [max(len(row[i]) for row in [header, *rows]) for i in (1, 2, 3)]
+    name_width = max(NAME_COLUMN_MIN, min(max(len(row[0]) for row in [header, *rows]), width - sum(rest) - 6))
+
+    def line(row: tuple[str, ...]) -> str:
+        name = row[0] if len(row[0]) <= name_width else row[0][: name_width - 1] + "…"
+        return f"{name:<{name_width}}  {row[1]:<{rest[0]}}  {row[2]:>{rest[1]}}  {row[3]}".rstrip()
+
+    return [line(header), *(line(row) for row in rows)]
+
+
+def do_repos(ctx: Context, limit: int, visibility: str | None, sort: str | None, as_json: bool) -> int:
+    import json
+    import shutil
+
+    client, _ = ctx.client_and_source()
+    try:
+        repos = list(client.list_repositories(limit=limit, visibility=visibility, sort=sort))
+    finally:
+        client.close()
+    if as_json:
+        print(json.dumps([{name: repo.get(name) for name in REPO_JSON_FIELDS} for repo in repos], indent=2))
+    elif not repos:
+        print("No repositories.")
+    else:
+        print("\n".join(format_repo_table(repos, shutil.get_terminal_size().columns)))
+    if visibility in (None, "all") and client.lacks_private_scope():
+        print("Note: public repositories only; the token has no repo scope "
+              "(login --force --scope \"read:user repo\" to see private ones).", file=sys.stderr)
+    return EXIT_OK
+
+
+def do_logout(ctx: Context) -> int:
+    tm = step("token_manager")
+    result = ctx.manager().logout()
+    if not result.had_token:
+        ctx.say(f"Not logged in to {ctx.host}; nothing to do.")
+        return EXIT_OK
+    if result.revoked:
+        ctx.say(f"Revoked the token at {ctx.host} and deleted {ctx.store.path}.")
+        return EXIT_OK
+    raise tm.AuthError(tm.STEP_REVOKE, f"{result.problem}. The local token file was deleted, but the token stays "
+                       f"valid at GitHub until you revoke it at {ctx.config.server_url}/settings/applications")
+
+
+def do_demo(interactive: bool, explain: bool) -> int:
+    import tempfile
+    from pathlib import Path
+
+    local = step("local_github")
+    tm = step("token_manager")
+    settings = local.Settings(approval="ask" if interactive else "auto", expiring=True)
+    with tempfile.TemporaryDirectory(prefix="dev-github-tool-demo-") as home, local.LocalGitHub(settings) as github:
+        # The demo never reads .env or your real token: its settings and its token file are its own.
+        config = step("1_authorization_url").load_config(env=github.environment())
+        open_browser = step("2_callback_exchange").open_in_browser if interactive else _auto_browser(local)
+        ctx = Context(config, tm.TokenStore(Path(home) / "token.json"), open_browser, environ={})
+        print(f"Demo: a local stand-in of GitHub runs at {github.url}; no account, no network, and the token")
+        print(f"file lives in a temporary folder ({home}), so a real login is never touched.\n")
+        print("== login: steps 1 and 2 (authorization URL, loopback callback, code exchange)")
+        do_login(ctx, scope="read:user repo", timeout=300, force=True, explain=explain)
+        print("\n== status: step 3 asks GitHub who the token belongs to")
+        do_status(ctx, as_json=False)
+        print("\n== repos: step 3 pages through GET /user/repos")
+        do_repos(ctx, limit=5, visibility=None, sort=None, as_json=False)
+        print("\n== refresh: token_manager.py trades the refresh token for a new pair (rotation)")
+        before = ctx.store.load()
+        after = ctx.manager().refresh()
+        print(f"  {tm.mask(before.access_token)} -> {tm.mask(after.access_token)}; the old refresh token "
+              "is now spent, and the new pair was saved before use.")
+        print("\n== logout: revoke at the server, then delete the file")
+        do_logout(ctx)
+    print("\nThe demo's stand-in and temporary folder are gone. Next: register an OAuth app and run login.")
+    return EXIT_OK
+
+
+def _auto_browser(local):
+    def open_browser(url: str) -> bool:
+        print("  (the demo plays the browser: it follows GitHub's redirect back to the loopback server)")
+        local.play_browser(url)
+        return True
+
+    return open_browser
+
+
+# -- the command line ------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and HTTP request lines (never tokens)")
+    parser = argparse.ArgumentParser(
+        prog="dev_github_tool.py", parents=[common],
+        description="Sign in to GitHub with OAuth (browser, loopback callback, PKCE) and use the REST API.",
+        epilog="Start with: python dev_github_tool.py demo")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    login = commands.add_parser("login", parents=[common], help="sign in through the browser")
+    login.add_argument("--scope", help='scopes to ask for, e.g. "read:user repo" (default: GITHUB_SCOPES)')
+    login.add_argument("--no-browser", action="store_true", help="only print the URL (e.g. over SSH)")
+    login.add_argument("--timeout", type=float, default=300, help="seconds to wait for the browser (default 300)")
+    login.add_argument("--force", action="store_true", help="sign in again even if already logged in")
+    login.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
+
+    status = commands.add_parser("status", parents=[common], help="who you are and what the token can do")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    repos = commands.add_parser("repos", parents=[common], help="list your repositories")
+    repos.add_argument("--limit", type=positive_int, default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})")
+    repos.add_argument("--visibility", choices=("all", "public", "private"))
+    repos.add_argument("--sort", choices=("created", "updated", "pushed", "full_name"))
+    repos.add_argument("--json", action="store_true", help="print a JSON array")
+
+    commands.add_parser("logout", parents=[common], help="revoke the token and delete it")
+
+    demo = commands.add_parser("demo", parents=[common], help="the whole flow offline, against a local stand-in")
+    demo.add_argument("--interactive", action="store_true", help="click the consent page in your own browser")
+    demo.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
+    return parser
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        return do_demo(args.interactive, args.explain)
+    if args.command == "login":
+        return do_login(context_from_environment(args), args.scope, args.timeout, args.force, args.explain)
+    # Reading and revoking need no client secret unless a refresh or revocation happens.
+    ctx = context_from_environment(args, require_secret=False)
+    if args.command == "status":
+        return do_status(ctx, args.json)
+    if args.command == "repos":
+        return do_repos(ctx, args.limit, args.visibility, args.sort, args.json)
+    return do_logout(ctx)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    if debug:
+        import logging
+
+        # urllib3 logs one line per request (method, path, status): never headers or bodies.
+        logging.basicConfig(level=logging.DEBUG, format="debug: %(name)s: %(message)s")
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print(f"\n{args.command} cancelled.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if debug:
+            raise
+        if isinstance(error, step("token_manager").AuthError):
+            print(f"{args.command} failed at {error}", file=sys.stderr)
+        else:
+            print(f"{args.command} failed: an unexpected {type(error).__name__} — run again with --debug "
+                  "to see where, and report it", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

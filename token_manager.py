@@ -1,0 +1,486 @@
+"""The token lifecycle, for any OAuth 2.0 provider: keep, refresh, hand out and revoke tokens.
+
+Part of the chapter: step 2 saves the token it gets through this file, step 3 and the complete
+tool ask it for a valid token. The classes here know nothing about GitHub: the provider's
+refresh and revocation requests come in as plain functions (step 3 supplies GitHub's).
+
+Run:  python token_manager.py            the saved token's status, masked
+      python token_manager.py --refresh  refresh it now (uses step 3's GitHub wiring)
+Watch for: the token file is private from the moment it exists, every write is all or nothing,
+and a refresh happens under a lock so that each refresh token is spent exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+APP_DIR_NAME = "dev-github-tool"
+TOKEN_FILE_NAME = "token.json"
+# Refresh a little before the deadline: a token that expires while a request is in flight fails.
+REFRESH_MARGIN_SECONDS = 60
+# Bumped if the file's layout ever changes, so an old tool can refuse a file it cannot read.
+TOKEN_FILE_VERSION = 1
+# Only the owner may read the directory and the file: the token is as good as a password.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+# Enough of a secret to tell two tokens apart, never enough to use one.
+MASK_VISIBLE_TAIL = 4
+TOKEN_TYPE_TAG = re.compile(r"[a-z]{2,6}(?:_[a-z]{2,6})?_")
+
+STEP_STORE = "token store"
+STEP_REFRESH = "token refresh"
+STEP_REVOKE = "revocation"
+
+
+class AuthError(Exception):
+    """A failure a person can act on: which step failed, what happened, what to do.
+
+    Every step of the chapter raises this one type; `main()` prints it as one line.
+    The message never contains a secret: pass masked values only.
+    """
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
+
+
+class RefreshRejected(AuthError):
+    """The provider refused the refresh token (expired, revoked or already used).
+
+    A provider's refresh function raises this, rather than AuthError, for an invalid grant, so
+    that the manager knows the refresh token is dead and must never be sent again.
+    """
+
+
+def mask(secret: str | None, show_prefix: bool = True) -> str:
+    """Show a secret as its type prefix and last characters, like `gho_…a1b2`, or `(none)`.
+
+    Many providers start tokens with a lowercase type tag ending in "_" (gho_, github_pat_);
+    that tag says what the token is without helping anyone use it.
+    """
+    if not secret:
+        return "(none)"
+    tag = TOKEN_TYPE_TAG.match(secret) if show_prefix else None
+    prefix = tag.group(0) if tag else ""
+    if len(secret) < len(prefix) + 2 * MASK_VISIBLE_TAIL:
+        return f"{prefix}…"
+    return f"{prefix}…{secret[-MASK_VISIBLE_TAIL:]}"
+
+
+def safe_text(value: object, limit: int) -> str:
+    """Text from another party, made fit for a terminal: printable, one line, bounded."""
+    if not isinstance(value, str):
+        return ""
+    # Drops escape sequences too: a hostile server must not be able to repaint your terminal.
+    printable = "".join(char if char.isprintable() else " " for char in value)
+    return printable[:limit].strip()
+
+
+def parse_scope_list(value: object) -> tuple[str, ...]:
+    # RFC 6749 §3.3 separates scopes with spaces; some providers answer with commas instead.
+    if not isinstance(value, str):
+        return ()
+    return tuple(scope for scope in re.split(r"[,\s]+", value) if scope)
+
+
+def _seconds_or_none(name: str, value: object) -> float | None:
+    # Lifetimes arrive as numbers or as numeric strings, depending on the provider and its age.
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} is not a number")
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} is not a number") from None
+    if seconds != seconds or seconds < 0:
+        raise ValueError(f"{name} is not a positive number")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and everything needed to use, refresh and bind it.
+
+    `issuer` is the authorization server that issued it and `resource` the only API it may be
+    sent to (RFC 8707's word): a token for one host is never offered to another.
+    """
+
+    access_token: str = field(repr=False)
+    token_type: str = "bearer"
+    scopes: tuple[str, ...] = ()
+    expires_at: float | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token_expires_at: float | None = None
+    issuer: str = ""
+    resource: str = ""
+    account: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Token(access_token={mask(self.access_token)!r}, scopes={self.scopes!r}, "
+            f"expires_at={self.expires_at!r}, refresh_token={mask(self.refresh_token)!r}, "
+            f"issuer={self.issuer!r}, resource={self.resource!r}, account={self.account!r})"
+        )
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_token_response(
+        cls, fields: Mapping[str, object], *, issuer: str, resource: str, now: float | None = None
+    ) -> Token:
+        """Build a token from a token endpoint's answer (RFC 6749 §5.1).
+
+        `expires_in` is relative, so it becomes an absolute deadline at the moment of receipt.
+        Raises ValueError when a field is missing or unusable; the caller names the step.
+        """
+        now = time.time() if now is None else now
+        access_token = fields.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise ValueError("the answer has no access_token")
+        expires_in = _seconds_or_none("expires_in", fields.get("expires_in"))
+        refresh_expires_in = _seconds_or_none(
+            "refresh_token_expires_in", fields.get("refresh_token_expires_in")
+        )
+        refresh_token = fields.get("refresh_token")
+        token_type = fields.get("token_type")
+        return cls(
+            access_token=access_token,
+            token_type=token_type if isinstance(token_type, str) and token_type else "bearer",
+            scopes=parse_scope_list(fields.get("scope")),
+            expires_at=None if expires_in is None else now + expires_in,
+            refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
+            refresh_token_expires_at=None if refresh_expires_in is None else now + refresh_expires_in,
+            issuer=issuer,
+            resource=resource,
+        )
+
+    def expires_within(self, seconds: float, now: float | None = None) -> bool:
+        if self.expires_at is None:
+            return False
+        return self.expires_at - seconds <= (time.time() if now is None else now)
+
+    def is_expired(self, now: float | None = None) -> bool:
+        return self.expires_within(0, now)
+
+    def can_refresh(self, now: float | None = None) -> bool:
+        if not self.refresh_token:
+            return False
+        if self.refresh_token_expires_at is None:
+            return True
+        return self.refresh_token_expires_at > (time.time() if now is None else now)
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": TOKEN_FILE_VERSION, **asdict(self), "scopes": list(self.scopes)}
+
+    @classmethod
+    def from_json(cls, data: object) -> Token:
+        """Read a token back from the store, checking every field's type (the file may be edited)."""
+        if not isinstance(data, dict):
+            raise ValueError("it does not hold a JSON object")
+        if data.get("version") != TOKEN_FILE_VERSION:
+            raise ValueError(f"its version is {data.get('version')!r}, not {TOKEN_FILE_VERSION}")
+        text_fields = {"access_token": False, "token_type": False, "issuer": False, "resource": False,
+                       "refresh_token": True, "account": True}
+        for name, optional in text_fields.items():
+            value = data.get(name)
+            if not (isinstance(value, str) and (value or optional)) and not (optional and value is None):
+                raise ValueError(f"{name} is missing or not text")
+        for name in ("expires_at", "refresh_token_expires_at"):
+            value = data.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"{name} is not a number")
+        scopes = data.get("scopes")
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise ValueError("scopes is not a list of text")
+        known = {name: data.get(name) for name in cls.__dataclass_fields__ if name != "scopes"}
+        return cls(**known, scopes=tuple(scopes))  # type: ignore[arg-type]
+
+
+def default_token_path() -> Path:
+    # The XDG base directory spec: $XDG_CONFIG_HOME, else ~/.config. The same place `gh` uses.
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / APP_DIR_NAME / TOKEN_FILE_NAME
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` across processes (released even if the holder crashes)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock on every platform
+
+
+class TokenStore:
+    """One token in one private JSON file, written atomically."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_token_path()
+        # Lock a separate file: the token file itself is replaced on every save.
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+
+    def _fail(self, what: str, fix: str = "run login again") -> AuthError:
+        return AuthError(STEP_STORE, f"the token file {self.path} {what} — {fix}")
+
+    def _make_private_dir(self) -> None:
+        try:
+            self.path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        except OSError as error:
+            raise self._fail(f"cannot be created ({error.strerror})", "check the folder's permissions") from error
+
+    def load(self) -> Token | None:
+        """The saved token, or None when there is none. A damaged file is an AuthError."""
+        try:
+            info = os.lstat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise self._fail(f"cannot be read ({error.strerror})", "check its permissions") from error
+        if stat.S_ISLNK(info.st_mode):
+            # Another local user could point the link at a file they control and feed us a token.
+            raise self._fail("is a symbolic link, which is never followed", "delete it and run login again")
+        if not stat.S_ISREG(info.st_mode):
+            raise self._fail("is not a regular file", "remove it and run login again")
+        try:
+            # O_NOFOLLOW closes the gap between the check above and the open.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, encoding="utf-8") as file:
+                text = file.read()
+        except OSError as error:
+            raise self._fail(f"cannot be read ({error.strerror})", "check its permissions or run login again") from error
+        except UnicodeDecodeError as error:
+            raise self._fail("is not text") from error
+        try:
+            return Token.from_json(json.loads(text))
+        except ValueError as error:  # json.JSONDecodeError is a ValueError too
+            raise self._fail(f"is damaged ({str(error).split(':')[0]})") from error
+
+    def save(self, token: Token) -> None:
+        """Write the token so that the file is either the old one or the new one, never half of each."""
+        self._make_private_dir()
+        # mkstemp creates the file with mode 0600: there is no moment when others can read it.
+        fd, temporary = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(token.to_json(), file, indent=2)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.path)
+        except OSError as error:
+            Path(temporary).unlink(missing_ok=True)
+            raise self._fail(
+                f"could not be written ({error.strerror}); the previous file is unchanged",
+                "free some disk space or fix the folder's permissions, then try again",
+            ) from error
+
+    def delete(self) -> bool:
+        """Remove the file (a symlink itself, never its target). True if there was one."""
+        try:
+            os.unlink(self.path)
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            raise self._fail(f"cannot be removed ({error.strerror})", "remove it by hand") from error
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise refresh, login and logout across every process that shares this file."""
+        self._make_private_dir()
+        with _exclusive_lock(self.lock_path):
+            yield
+
+
+RefreshFunction = Callable[[Token], Token]
+RevokeFunction = Callable[[Token], None]
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    had_token: bool
+    revoked: bool
+    problem: str | None = None
+
+
+class TokenManager:
+    """Hands out a valid access token, refreshing it when it is about to expire.
+
+    `refresh(old_token)` asks the provider for a new token and raises RefreshRejected when the
+    refresh token is no good; `revoke(token)` asks the provider to forget a token.
+    """
+
+    def __init__(
+        self,
+        store: TokenStore,
+        refresh: RefreshFunction | None = None,
+        revoke: RevokeFunction | None = None,
+        margin: float = REFRESH_MARGIN_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self._refresh = refresh
+        self._revoke = revoke
+        self.margin = margin
+        self.clock = clock
+
+    def _require(self, token: Token | None) -> Token:
+        if token is None:
+            raise AuthError(STEP_STORE, "you are not logged in — run login first")
+        return token
+
+    def save(self, token: Token) -> None:
+        with self.store.lock():
+            self.store.save(token)
+
+    def valid_token(self) -> Token:
+        """The saved token, refreshed first if it expires within the margin."""
+        token = self._require(self.store.load())
+        if not token.expires_within(self.margin, self.clock()):
+            return token
+        return self.refresh(only_if_expiring=True)
+
+    def refresh(self, only_if_expiring: bool = False) -> Token:
+        with self.store.lock():
+            # Read again under the lock: another process may have refreshed while we waited,
+            # and its refresh token has replaced the one we read (rotation spends the old one).
+            token = self._require(self.store.load())
+            if only_if_expiring and not token.expires_within(self.margin, self.clock()):
+                return token
+            return self._refresh_locked(token)
+
+    def _refresh_locked(self, token: Token) -> Token:
+        now = self.clock()
+        still_valid = not token.is_expired(now)
+        if self._refresh is None or not token.can_refresh(now):
+            if still_valid:
+                return token
+            raise AuthError(STEP_REFRESH, "the access token has expired and cannot be refreshed — run login again")
+        try:
+            fresh = self._refresh(token)
+        except RefreshRejected as error:
+            if still_valid:
+                # Keep the working access token, but drop the dead refresh token so that it is
+                # never sent again: some providers revoke the whole grant when they see one reused.
+                self.store.save(replace(token, refresh_token=None, refresh_token_expires_at=None))
+                return token
+            self.store.delete()
+            raise AuthError(STEP_REFRESH, f"{error.message}; the saved token was removed — run login again") from error
+        except AuthError:
+            if still_valid:
+                return token  # a network hiccup: the token still works for a little while
+            raise  # the file stays as it was, so a later try can still refresh
+        fresh = replace(
+            fresh,
+            # RFC 6749 §6: a provider may keep the old refresh token (no rotation) or the old scopes.
+            refresh_token=fresh.refresh_token or token.refresh_token,
+            refresh_token_expires_at=fresh.refresh_token_expires_at
+            if fresh.refresh_token else token.refresh_token_expires_at,
+            scopes=fresh.scopes or token.scopes,
+            account=fresh.account or token.account,
+        )
+        # Save before anyone uses the new pair: the old refresh token is already spent.
+        self.store.save(fresh)
+        return fresh
+
+    def logout(self) -> LogoutResult:
+        """Revoke the token at the provider, then delete it here whatever the provider said."""
+        with self.store.lock():
+            try:
+                token = self.store.load()
+            except AuthError:
+                # A damaged file holds nothing we could revoke; remove it anyway.
+                had_file = self.store.delete()
+                return LogoutResult(had_token=had_file, revoked=False, problem="the token file was damaged")
+            if token is None:
+                return LogoutResult(had_token=False, revoked=False)
+            problem = None
+            if self._revoke is not None:
+                try:
+                    self._revoke(token)
+                except AuthError as error:
+                    problem = error.message
+            else:
+                problem = "this provider has no revocation endpoint"
+            self.store.delete()
+            return LogoutResult(had_token=True, revoked=problem is None, problem=problem)
+
+
+def describe_token(token: Token, path: Path, now: float | None = None) -> list[str]:
+    """Human lines about a token: masked value, scopes, expiry, refreshability, location."""
+    now = time.time() if now is None else now
+    if token.expires_at is None:
+        expiry = "does not expire"
+    elif token.expires_at <= now:
+        expiry = "expired"
+    else:
+        expiry = f"expires in {format_duration(token.expires_at - now)}"
+    refresh = "yes" if token.can_refresh(now) else "no"
+    return [
+        f"token:        {mask(token.access_token)} ({expiry})",
+        f"scopes:       {', '.join(token.scopes) or '(none)'}",
+        f"refreshable:  {refresh}",
+        f"issued by:    {token.issuer}",
+        f"stored in:    {path}",
+    ]
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 86400:
+        return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m {seconds % 60}s"
+    return f"{seconds}s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import importlib
+
+    parser = argparse.ArgumentParser(description="Show (or refresh) the saved token, masked.")
+    parser.add_argument("--refresh", action="store_true", help="refresh the token now")
+    args = parser.parse_args(argv)
+    store = TokenStore()
+    try:
+        if args.refresh:
+            # The classes above are provider-general; step 3 plugs in GitHub's refresh request.
+            step3 = importlib.import_module("3_github_request")
+            token = step3.github_token_manager(step3.load_config(), store).refresh()
+            print("Refreshed.")
+        else:
+            token = store.load()
+            if token is None:
+                print(f"No token saved at {store.path}. Run: python 2_callback_exchange.py")
+                return 1
+        print("\n".join(describe_token(token, store.path)))
+        return 0
+    except AuthError as error:
+        print(f"token_manager failed at {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
