@@ -40,6 +40,8 @@ HTTP_TIMEOUT_SECONDS = (10, 30)
 # A client that connects and then sends nothing is dropped, so it cannot hold up the real callback.
 CONNECTION_IDLE_SECONDS = 10
 USER_AGENT = "dev-github-tool (OAuth chapter companion)"
+# How often the server loop checks whether it should stop; the default 0.5 s is felt at every login.
+SHUTDOWN_POLL_SECONDS = 0.05
 
 # GitHub's token endpoint error codes, each with what a person should do about it.
 TOKEN_ERROR_FIXES = {
@@ -165,7 +167,8 @@ class CallbackServer(http.server.ThreadingHTTPServer):
         self._finish = finish
 
     def start(self) -> None:
-        self._serving = threading.Thread(target=self.serve_forever, name="callback-server", daemon=True)
+        self._serving = threading.Thread(target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,),
+                                         name="callback-server", daemon=True)
         self._serving.start()
 
     def close(self) -> None:

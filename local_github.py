@@ -46,6 +46,7 @@ CODE_LIFETIME_SECONDS = 600  # "The temporary code will expire after 10 minutes.
 ACCESS_TOKEN_LIFETIME_SECONDS = 28800  # 8 hours, for expiring tokens
 REFRESH_TOKEN_LIFETIME_SECONDS = 15897600  # 6 months
 RATE_LIMIT_PER_HOUR = 5000
+SHUTDOWN_POLL_SECONDS = 0.05  # stop promptly: tests and the demo start and stop it often
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 100
 KNOWN_API_VERSIONS = ("2022-11-28", "2026-03-10")
 DOCS = "https://docs.github.com"
@@ -164,7 +165,8 @@ class LocalGitHub:
         self.counters.secrets_seen.add(self.settings.client_secret)
 
     def start(self) -> LocalGitHub:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="local-github", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,),
+                                        name="local-github", daemon=True)
         self._thread.start()
         return self
 

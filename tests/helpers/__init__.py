@@ -1,0 +1,42 @@
+"""Small helpers shared by the tests: plain HTTP to loopback servers, without proxies or retries."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from urllib.parse import urlsplit
+
+
+def fetch(url: str, method: str = "GET", body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+    """One request with http.client: the status, the body as text, and the headers."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, target or "/", body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace"), dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens there and a new server could (as http.server does, with SO_REUSEADDR,
+    so a closed connection's TIME_WAIT does not count as in use)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            probe.listen()
+        except OSError:
+            return False
+    return True
+
+
+def callback_port(authorization_url: str) -> int:
+    from urllib.parse import parse_qs
+
+    redirect = parse_qs(urlsplit(authorization_url).query)["redirect_uri"][0]
+    return urlsplit(redirect).port

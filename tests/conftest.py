@@ -1,0 +1,107 @@
+"""Shared fixtures: the chapter's modules, a running local GitHub, and a way to run scripts as a reader does."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from local_github import LocalGitHub, Settings  # noqa: E402
+
+BROWSER_HELPER = ROOT / "tests" / "helpers" / "browser.py"
+# Variables a reader's shell may have that would change what the scripts do.
+LEAKY_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_SCOPES",
+                   "GITHUB_REDIRECT_URI", "GITHUB_SERVER_URL", "GITHUB_API_URL", "BROWSER")
+
+
+@pytest.fixture(scope="session")
+def step1():
+    return importlib.import_module("1_authorization_url")
+
+
+@pytest.fixture(scope="session")
+def step2():
+    return importlib.import_module("2_callback_exchange")
+
+
+@pytest.fixture(scope="session")
+def step3():
+    return importlib.import_module("3_github_request")
+
+
+@pytest.fixture(scope="session")
+def tool():
+    return importlib.import_module("dev_github_tool")
+
+
+@pytest.fixture
+def github():
+    """A local GitHub that approves at once, as a user who clicks Authorize would."""
+    with LocalGitHub(Settings(approval="auto")) as server:
+        yield server
+
+
+@pytest.fixture
+def expiring_github():
+    """A local GitHub that issues expiring tokens with rotating refresh tokens (GitHub App style)."""
+    with LocalGitHub(Settings(approval="auto", expiring=True)) as server:
+        yield server
+
+
+@pytest.fixture
+def config_for(step1):
+    def make(server: LocalGitHub, **overrides: str):
+        return step1.load_config(env={**server.environment(), **overrides})
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path, monkeypatch):
+    """Every test gets its own config folder, and no token or setting from the developer's shell."""
+    for name in LEAKY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)  # no .env from the repository is picked up
+
+
+@pytest.fixture
+def token_path(tmp_path) -> Path:
+    return tmp_path / "config" / "dev-github-tool" / "token.json"
+
+
+def browser_command() -> str:
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(BROWSER_HELPER))} %s"
+
+
+class ScriptRunner:
+    """Runs a project script as a subprocess, as a reader would, in a clean environment."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.env = {key: value for key, value in os.environ.items() if key not in LEAKY_VARIABLES}
+        self.env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONDONTWRITEBYTECODE="1",
+                        BROWSER=browser_command(), BROWSER_PAGE_FILE=str(tmp_path / "browser-page.html"))
+        self.cwd = tmp_path
+
+    def point_at(self, server: LocalGitHub) -> ScriptRunner:
+        self.env.update(server.environment())
+        return self
+
+    def run(self, script: str, *args: str, extra_env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=self.cwd,
+                              env={**self.env, **(extra_env or {})}, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def runner(tmp_path) -> ScriptRunner:
+    return ScriptRunner(tmp_path)

@@ -1,0 +1,313 @@
+"""Step 2: the loopback callback server (real sockets, the test plays the browser) and the code exchange."""
+
+import json
+import os
+import socket
+import stat
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+import responses
+
+from local_github import LocalGitHub, Settings, play_browser
+from tests.helpers import callback_port, fetch, port_is_free
+from token_manager import AuthError
+
+GOOD = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
+
+
+def sign_in(step2, config, browse, timeout=30):
+    return step2.sign_in_with_browser(config, timeout=timeout, open_browser=browse, say=lambda line: None)
+
+
+def callback_url(authorization_url: str, **params: str) -> str:
+    redirect = parse_qs(urlsplit(authorization_url).query)["redirect_uri"][0]
+    return f"{redirect}?{urlencode(params)}"
+
+
+def state_of(authorization_url: str) -> str:
+    return parse_qs(urlsplit(authorization_url).query)["state"][0]
+
+
+def test_sign_in_returns_the_token_github_issued(step2, github, config_for):
+    token = sign_in(step2, config_for(github), lambda url: play_browser(url) and True)
+    assert token.access_token in github.tokens
+    assert token.scopes == ("read:user",)
+    assert token.resource == github.api_url
+
+
+def test_server_listens_on_loopback_only(step2, step1):
+    config = step1.load_config(env=GOOD)
+    with step2.CallbackServer(config.redirect) as server:
+        assert server.server_address[0] == "127.0.0.1"
+        assert server.redirect_uri == f"http://127.0.0.1:{server.server_address[1]}/callback"
+
+
+def test_server_on_ipv6_loopback_when_asked(step2, step1):
+    if not socket.has_ipv6 or not port_is_free("::1", 0):
+        pytest.skip("no IPv6 loopback here")
+    config = step1.load_config(env={**GOOD, "GITHUB_REDIRECT_URI": "http://[::1]/callback"})
+    with step2.CallbackServer(config.redirect) as server:
+        assert server.server_address[0] == "::1"
+
+
+def test_the_fixed_port_from_the_redirect_uri_is_used(step2, step1):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = step1.load_config(env={**GOOD, "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/cb"})
+    with step2.CallbackServer(config.redirect) as server:
+        assert server.redirect_uri == f"http://127.0.0.1:{port}/cb"
+
+
+def test_favicon_gets_404_and_the_wait_goes_on(step2, github, config_for):
+    seen = {}
+
+    def browse(url):
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        seen["favicon"] = fetch(redirect.replace("/callback", "/favicon.ico"))[0]
+        play_browser(url)
+        return True
+
+    assert sign_in(step2, config_for(github), browse).access_token
+    assert seen["favicon"] == 404
+
+
+def test_wrong_state_keeps_waiting_for_the_real_callback(step2, github, config_for):
+    seen = {}
+
+    def browse(url):
+        seen["forged"] = fetch(callback_url(url, code="attacker-code", state="guessed"))
+        seen["no_state"] = fetch(callback_url(url, code="attacker-code"))
+        play_browser(url)
+        return True
+
+    token = sign_in(step2, config_for(github), browse)
+    assert seen["forged"][0] == 400 and seen["no_state"][0] == 400
+    assert "not started by this tool" in seen["forged"][1]
+    assert token.access_token in github.tokens
+    assert github.counters.token_requests == 1  # the forged code was never exchanged
+
+
+def test_duplicated_state_is_refused(step2, github, config_for):
+    seen = {}
+
+    def browse(url):
+        state = state_of(url)
+        redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        seen["dup"] = fetch(f"{redirect}?code=x&state={state}&state={state}")[0]
+        play_browser(url)
+        return True
+
+    sign_in(step2, config_for(github), browse)
+    assert seen["dup"] == 400
+
+
+def test_access_denied_ends_the_wait_with_you_declined(step2, config_for):
+    with LocalGitHub(Settings(approval="deny")) as github:
+        with pytest.raises(AuthError) as caught:
+            sign_in(step2, config_for(github), lambda url: play_browser(url) and True)
+    assert caught.value.step == "step 2 (callback)"
+    assert "you declined the request" in str(caught.value)
+    assert github.counters.token_requests == 0
+
+
+def test_the_browser_is_told_the_real_outcome(step2, config_for):
+    pages = []
+    with LocalGitHub(Settings(approval="deny")) as github:
+        with pytest.raises(AuthError):
+            sign_in(step2, config_for(github), lambda url: pages.append(play_browser(url)) or True)
+    status, body = pages[0]
+    assert status == 400 and "Sign-in failed" in body and "you declined" in body
+
+
+def test_reflected_text_is_html_escaped(step2, github, config_for):
+    seen = {}
+
+    def browse(url):
+        seen["page"] = fetch(callback_url(url, state=state_of(url), error="weird",
+                                          error_description="<script>alert(1)</script>"))
+        return True
+
+    with pytest.raises(AuthError):
+        sign_in(step2, config_for(github), browse)
+    status, body, headers = seen["page"]
+    assert "<script>" not in body and "&lt;script&gt;" in body
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("method", ["HEAD", "POST", "OPTIONS", "PUT", "DELETE"])
+def test_other_methods_get_405(step2, github, config_for, method):
+    seen = {}
+
+    def browse(url):
+        seen["status"] = fetch(callback_url(url, code="x", state=state_of(url)), method=method)[0]
+        play_browser(url)
+        return True
+
+    sign_in(step2, config_for(github), browse)
+    assert seen["status"] == 405
+
+
+def test_timeout_says_so_and_frees_the_port(step2, github, config_for):
+    urls = []
+    with pytest.raises(AuthError) as caught:
+        sign_in(step2, config_for(github), lambda url: urls.append(url) or True, timeout=0.3)
+    assert "no callback arrived within 0.3 s" in str(caught.value)
+    assert port_is_free("127.0.0.1", callback_port(urls[0]))
+
+
+def test_port_in_use_is_a_clear_error(step2, step1):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = step1.load_config(env={**GOOD, "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"})
+        with pytest.raises(AuthError) as caught:
+            step2.CallbackServer(config.redirect)
+    assert "another program uses that port" in str(caught.value)
+
+
+def test_port_is_freed_after_success(step2, github, config_for):
+    urls = []
+    sign_in(step2, config_for(github), lambda url: urls.append(url) or play_browser(url) and True)
+    assert port_is_free("127.0.0.1", callback_port(urls[0]))
+
+
+def test_a_browser_that_cannot_open_still_leaves_the_url_printed(step2, github, config_for):
+    lines = []
+    with pytest.raises(AuthError):
+        step2.sign_in_with_browser(config_for(github), timeout=0.2, open_browser=lambda url: False,
+                                   say=lines.append)
+    assert any(line.startswith("Could not open a browser") for line in lines)
+    assert any("/login/oauth/authorize?" in line for line in lines)
+
+
+# -- the exchange, with the token endpoint mocked for answers that are hard to produce ---------
+
+@pytest.fixture
+def exchange(step1, step2):
+    config = step1.load_config(env=GOOD)
+    request = step1.prepare_authorization_request(config, "http://127.0.0.1:5000/callback")
+    return lambda: step2.exchange_code_for_token(config, "the-code", request), config, request
+
+
+@responses.activate
+def test_exchange_sends_verifier_and_redirect_uri_and_asks_for_json(exchange):
+    run, config, request = exchange
+    responses.post(config.token_url, json={"access_token": "gho_fake", "scope": "repo,gist", "token_type": "bearer"})
+    token = run()
+    sent = parse_qs(responses.calls[0].request.body)
+    assert sent["code_verifier"] == [request.code_verifier]
+    assert sent["redirect_uri"] == ["http://127.0.0.1:5000/callback"]
+    assert sent["client_secret"] == ["not-a-real-secret"] and sent["code"] == ["the-code"]
+    assert responses.calls[0].request.headers["Accept"] == "application/json"
+    assert token.scopes == ("repo", "gist")
+
+
+@responses.activate
+def test_an_error_in_a_200_answer_is_an_error_and_is_not_retried(exchange):
+    run, config, _ = exchange
+    responses.post(config.token_url, status=200, json={
+        "error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."})
+    with pytest.raises(AuthError) as caught:
+        run()
+    assert str(caught.value).startswith("step 2 (token exchange): GitHub says bad_verification_code")
+    assert "run login again" in str(caught.value)
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("code, fix", [
+    ("incorrect_client_credentials", "GITHUB_CLIENT_SECRET is wrong"),
+    ("redirect_uri_mismatch", "Authorization callback URL"),
+    ("unverified_user_email", "verify it"),
+])
+@responses.activate
+def test_github_error_codes_map_to_a_fix(exchange, code, fix):
+    run, config, _ = exchange
+    responses.post(config.token_url, json={"error": code})
+    with pytest.raises(AuthError, match=fix):
+        run()
+
+
+@responses.activate
+def test_a_form_encoded_answer_is_understood(exchange):
+    run, config, _ = exchange
+    responses.post(config.token_url, body="access_token=gho_fake&scope=repo%2Cgist&token_type=bearer",
+                   content_type="application/x-www-form-urlencoded; charset=utf-8")
+    assert run().scopes == ("repo", "gist")
+
+
+@responses.activate
+def test_a_non_json_answer_is_a_clear_error(exchange):
+    run, config, _ = exchange
+    responses.post(config.token_url, status=502, body="<html>Bad gateway</html>", content_type="text/html")
+    with pytest.raises(AuthError, match="HTTP 502 with text/html instead of a token"):
+        run()
+
+
+@responses.activate
+def test_an_answer_without_access_token_is_a_clear_error(exchange):
+    run, config, _ = exchange
+    responses.post(config.token_url, json={"token_type": "bearer"})
+    with pytest.raises(AuthError, match="no access_token"):
+        run()
+
+
+@responses.activate
+def test_a_network_error_is_a_clear_error(exchange):
+    run, config, _ = exchange
+    responses.post(config.token_url, body=requests.ConnectionError("refused"))
+    with pytest.raises(AuthError, match="cannot reach github.com"):
+        run()
+
+
+@responses.activate
+def test_a_redirect_from_the_token_endpoint_is_not_followed(exchange):
+    run, config, _ = exchange
+    responses.post(config.token_url, status=307, headers={"Location": "https://evil.example/steal"})
+    with pytest.raises(AuthError, match="redirected"):
+        run()
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_hostile_error_text_cannot_drive_the_terminal(exchange):
+    run, config, _ = exchange
+    responses.post(config.token_url, json={"error": "odd\x1b[2J", "error_description": "\x1b]0;pwned\x07text"})
+    with pytest.raises(AuthError) as caught:
+        run()
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
+
+
+def test_the_stand_in_answers_form_encoded_unless_json_is_asked(github):
+    answer = requests.post(f"{github.url}/login/oauth/access_token", data={"code": "nope"}, timeout=10)
+    assert answer.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert parse_qs(answer.text)["error"] == ["incorrect_client_credentials"]
+    assert answer.status_code == 200
+
+
+# -- the script, end to end, as a reader runs it --------------------------------------------
+
+def test_script_signs_in_and_saves_a_private_token_file(runner, github, token_path):
+    result = runner.point_at(github).run("2_callback_exchange.py", "--timeout", "30")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(token_path.read_text())
+    assert saved["access_token"] in github.tokens
+    assert stat.S_IMODE(os.stat(token_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(token_path.parent).st_mode) == 0o700
+    assert f"gho_…{saved['access_token'][-4:]}" in result.stdout
+    assert str(token_path) in result.stdout
+    for secret in github.counters.secrets_seen:
+        assert secret not in result.stdout + result.stderr
+
+
+def test_script_reports_a_declined_request_in_one_line(runner):
+    with LocalGitHub(Settings(approval="ask")) as github:
+        result = runner.point_at(github).run("2_callback_exchange.py", extra_env={"BROWSER_DECISION": "cancel"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "step 2 (callback)" in result.stderr and "declined" in result.stderr
