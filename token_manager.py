@@ -35,7 +35,7 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 # Enough of a secret to tell two tokens apart, never enough to use one.
 MASK_VISIBLE_TAIL = 4
-TOKEN_TYPE_TAG = re.compile(r"[a-z]{2,6}(?:_[a-z]{2,6})?_")
+TOKEN_TYPE_TAG = re.compile(r"[a-z]{2,6}_")  # gho_, ghr_, github_ ... never more of the token
 
 STEP_STORE = "token store"
 STEP_REFRESH = "token refresh"
@@ -66,7 +66,7 @@ class RefreshRejected(AuthError):
 def mask(secret: str | None, show_prefix: bool = True) -> str:
     """Show a secret as its type prefix and last characters, like `gho_…a1b2`, or `(none)`.
 
-    Many providers start tokens with a lowercase type tag ending in "_" (gho_, github_pat_);
+    Many providers start tokens with a short lowercase type tag ending in "_" (gho_, ghr_);
     that tag says what the token is without helping anyone use it.
     """
     if not secret:
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.refresh:
             # The classes above are provider-general; step 3 plugs in GitHub's refresh request.
             step3 = importlib.import_module("3_github_request")
-            token = step3.github_token_manager(step3.load_config(), store).refresh()
+            token = step3.github_token_manager(step3.step1.load_config(), store).refresh()
             print("Refreshed.")
         else:
             token = store.load()
@@ -483,4 +483,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a script this file is `__main__`; register it under its own name as well, so that
+    # step 3 (which imports token_manager) shares these classes instead of loading a second copy.
+    sys.modules.setdefault("token_manager", sys.modules[__name__])
     sys.exit(main())

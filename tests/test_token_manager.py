@@ -1,0 +1,360 @@
+"""token_manager.py: the private atomic store, proactive refresh with rotation, the lock, revocation."""
+
+import errno
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import token_manager as tm
+from tests.conftest import ROOT
+from token_manager import AuthError, RefreshRejected, Token, TokenManager, TokenStore
+
+
+def token(**fields) -> Token:
+    defaults = dict(access_token="gho_test_only_aaaa1111", scopes=("read:user",), issuer="https://github.com",
+                    resource="https://api.github.com")
+    return Token(**{**defaults, **fields})
+
+
+@pytest.fixture
+def store(token_path) -> TokenStore:
+    return TokenStore(token_path)
+
+
+# -- the token value -------------------------------------------------------------------------
+
+def test_expires_in_becomes_an_absolute_deadline_even_as_a_string():
+    received = Token.from_token_response(
+        {"access_token": "gho_x_aaaa1111", "expires_in": "28800", "refresh_token": "ghr_y_bbbb2222",
+         "refresh_token_expires_in": 15897600, "scope": "repo,gist"}, issuer="i", resource="r", now=1000.0)
+    assert received.expires_at == 29800.0
+    assert received.refresh_token_expires_at == 1000.0 + 15897600
+    assert received.scopes == ("repo", "gist")
+
+
+def test_an_unreadable_lifetime_is_refused():
+    with pytest.raises(ValueError, match="expires_in"):
+        Token.from_token_response({"access_token": "a", "expires_in": "soon"}, issuer="i", resource="r")
+
+
+def test_repr_and_str_never_show_a_secret():
+    value = token(refresh_token="ghr_secret_refresh_zzzz")
+    for text in (repr(value), str(value), f"{value}"):
+        assert "gho_test_only_aaaa1111" not in text and "ghr_secret_refresh_zzzz" not in text
+        assert "gho_…1111" in text
+
+
+def test_mask_keeps_the_type_tag_and_four_characters():
+    assert tm.mask("gho_fakeExample12345a1b2") == "gho_…a1b2"
+    assert tm.mask("gho_abc_fakeExample9z8y") == "gho_…9z8y"  # only the type tag, never more
+    assert tm.mask("ab_cdefghijklmnopq", show_prefix=False) == "…nopq"
+    assert tm.mask(None) == "(none)"
+    assert tm.mask("tiny") == "…"
+
+
+# -- the store -------------------------------------------------------------------------------
+
+def test_token_file_is_private_from_the_start(store, monkeypatch):
+    modes = []
+    real_replace = os.replace
+
+    def watching_replace(source, destination):
+        modes.append(stat.S_IMODE(os.stat(source).st_mode))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", watching_replace)
+    store.save(token())
+    assert modes == [0o600]  # private before it ever carries the token's name
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(store.path.parent).st_mode) == 0o700
+
+
+def test_save_and_load_round_trip(store):
+    original = token(expires_at=123.5, refresh_token="ghr_r_cccc3333", account="octocat")
+    store.save(original)
+    assert store.load() == original
+
+
+def test_a_failed_write_keeps_the_previous_file(store, monkeypatch):
+    store.save(token(access_token="gho_first_dddd4444"))
+    before = store.path.read_bytes()
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(AuthError) as caught:
+        store.save(token(access_token="gho_second_eeee5555"))
+    assert "No space left on device" in str(caught.value) and "previous file is unchanged" in str(caught.value)
+    assert store.path.read_bytes() == before
+    assert sorted(p.name for p in store.path.parent.iterdir()) == ["token.json"]  # no temporary left over
+
+
+def test_a_symlink_at_the_token_path_is_refused(store, tmp_path):
+    elsewhere = tmp_path / "planted.json"
+    elsewhere.write_text(json.dumps(token(access_token="gho_attacker_ffff6666").to_json()))
+    store.path.parent.mkdir(parents=True)
+    store.path.symlink_to(elsewhere)
+    with pytest.raises(AuthError, match="symbolic link"):
+        store.load()
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("{not json", "damaged"),
+    ("", "damaged"),
+    ("[]", "does not hold a JSON object"),
+    ('{"version": 1, "access_token": 42}', "access_token is missing"),
+    ('{"version": 7}', "version is 7"),
+    (b"\xff\xfe", "is not text"),
+])
+def test_a_damaged_file_says_log_in_again(store, content, reason):
+    store.path.parent.mkdir(parents=True)
+    store.path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(AuthError) as caught:
+        store.load()
+    assert reason in str(caught.value) and "run login again" in str(caught.value)
+
+
+def test_wrong_types_inside_an_otherwise_good_file(store):
+    data = token().to_json()
+    data["expires_at"] = "tomorrow"
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text(json.dumps(data))
+    with pytest.raises(AuthError, match="expires_at is not a number"):
+        store.load()
+
+
+def test_a_directory_in_place_of_the_file(store):
+    store.path.mkdir(parents=True)
+    with pytest.raises(AuthError, match="not a regular file"):
+        store.load()
+    with pytest.raises(AuthError, match="could not be written"):
+        store.save(token())
+
+
+def test_an_unreadable_file(store, monkeypatch):
+    store.save(token())
+    real_open = os.open
+
+    def permission_denied(path, flags, *args):
+        if Path(path) == store.path:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", permission_denied)  # root reads any file, so pretend
+    with pytest.raises(AuthError, match="cannot be read .Permission denied."):
+        store.load()
+
+
+def test_no_file_means_not_logged_in(store):
+    assert store.load() is None
+    with pytest.raises(AuthError, match="not logged in"):
+        TokenManager(store).valid_token()
+
+
+# -- refresh, with a fake provider -------------------------------------------------------------
+
+class FakeProvider:
+    def __init__(self, failure=None):
+        self.calls, self.failure = [], failure
+
+    def __call__(self, old: Token) -> Token:
+        self.calls.append(old.refresh_token)
+        if self.failure:
+            raise self.failure
+        n = len(self.calls)
+        return token(access_token=f"gho_new_{n}_gggg7777", refresh_token=f"ghr_new_{n}_hhhh8888",
+                     expires_at=time.time() + 28800)
+
+
+def test_a_token_outside_the_margin_is_used_as_it_is(store):
+    provider = FakeProvider()
+    store.save(token(expires_at=time.time() + 120, refresh_token="ghr_old_iiii9999"))
+    assert TokenManager(store, refresh=provider, margin=60).valid_token().access_token == "gho_test_only_aaaa1111"
+    assert provider.calls == []
+
+
+def test_a_token_inside_the_margin_is_refreshed_first(store):
+    provider = FakeProvider()
+    store.save(token(expires_at=time.time() + 30, refresh_token="ghr_old_iiii9999"))
+    fresh = TokenManager(store, refresh=provider, margin=60).valid_token()
+    assert provider.calls == ["ghr_old_iiii9999"]
+    assert fresh.access_token == "gho_new_1_gggg7777"
+    assert store.load().refresh_token == "ghr_new_1_hhhh8888"  # the rotated pair was saved
+
+
+def test_a_token_without_expiry_is_never_refreshed(store):
+    provider = FakeProvider()
+    store.save(token(refresh_token="ghr_old_iiii9999"))
+    TokenManager(store, refresh=provider).valid_token()
+    assert provider.calls == []
+
+
+def test_an_expired_token_without_refresh_token_says_log_in_again(store):
+    store.save(token(expires_at=time.time() - 1))
+    with pytest.raises(AuthError, match="cannot be refreshed — run login again"):
+        TokenManager(store, refresh=FakeProvider()).valid_token()
+
+
+def test_a_rejected_refresh_clears_an_expired_token(store):
+    store.save(token(expires_at=time.time() - 1, refresh_token="ghr_dead_jjjj0000"))
+    provider = FakeProvider(RefreshRejected(tm.STEP_REFRESH, "GitHub says bad_refresh_token"))
+    with pytest.raises(AuthError, match="run login again"):
+        TokenManager(store, refresh=provider).valid_token()
+    assert not store.path.exists()
+
+
+def test_a_rejected_refresh_keeps_a_still_valid_token_but_never_resends_the_dead_refresh_token(store):
+    store.save(token(expires_at=time.time() + 30, refresh_token="ghr_dead_jjjj0000"))
+    provider = FakeProvider(RefreshRejected(tm.STEP_REFRESH, "GitHub says bad_refresh_token"))
+    manager = TokenManager(store, refresh=provider, margin=60)
+    assert manager.valid_token().access_token == "gho_test_only_aaaa1111"
+    assert manager.valid_token().access_token == "gho_test_only_aaaa1111"
+    assert provider.calls == ["ghr_dead_jjjj0000"]  # sent once, never again
+    assert store.load().refresh_token is None
+
+
+def test_a_network_error_during_refresh_keeps_the_file(store):
+    store.save(token(expires_at=time.time() - 1, refresh_token="ghr_old_iiii9999"))
+    before = store.path.read_bytes()
+    provider = FakeProvider(AuthError(tm.STEP_REFRESH, "cannot reach github.com"))
+    with pytest.raises(AuthError, match="cannot reach"):
+        TokenManager(store, refresh=provider).valid_token()
+    assert store.path.read_bytes() == before
+
+
+# -- refresh against the local GitHub in its expiring mode -----------------------------------
+
+def saved_expired(expiring_github, config, store) -> dict:
+    answer = expiring_github.grant_tokens(("read:user",))
+    received = Token.from_token_response(answer, issuer=config.server_url, resource=config.api_url)
+    store.save(Token(**{**received.__dict__, "expires_at": time.time() - 5}))
+    return answer
+
+
+def test_refresh_rotates_and_saves_the_new_pair(step3, expiring_github, config_for, store):
+    config = config_for(expiring_github)
+    answer = saved_expired(expiring_github, config, store)
+    fresh = step3.github_token_manager(config, store).valid_token()
+    assert fresh.access_token != answer["access_token"] and fresh.access_token in expiring_github.tokens
+    assert store.load().refresh_token == fresh.refresh_token != answer["refresh_token"]
+    assert answer["access_token"] not in expiring_github.tokens  # the old access token stopped working
+    assert expiring_github.counters.refreshes == 1
+
+
+def test_a_reused_refresh_token_is_bad_refresh_token(step3, expiring_github, config_for, store):
+    config = config_for(expiring_github)
+    saved_expired(expiring_github, config, store)
+    old = store.load()
+    step3.github_token_manager(config, store).valid_token()
+    with pytest.raises(RefreshRejected, match="bad_refresh_token"):
+        step3.refresh_github_token(config)(old)
+
+
+def test_a_string_expires_in_from_github_is_understood(step3, config_for, store):
+    from local_github import LocalGitHub, Settings
+
+    with LocalGitHub(Settings(expiring=True, lifetimes_as_strings=True)) as github:
+        config = config_for(github)
+        answer = saved_expired(github, config, store)
+        assert isinstance(answer["expires_in"], str)
+        fresh = step3.github_token_manager(config, store).valid_token()
+    assert fresh.expires_at == pytest.approx(time.time() + 28800, abs=60)
+
+
+def test_an_unknown_refresh_token_clears_the_file(step3, expiring_github, config_for, store):
+    config = config_for(expiring_github)
+    store.save(token(issuer=config.server_url, resource=config.api_url, expires_at=time.time() - 1,
+                     refresh_token="ghr_never_issued_kkkk"))
+    with pytest.raises(AuthError, match="bad_refresh_token.*run login again"):
+        step3.github_token_manager(config, store).valid_token()
+    assert store.load() is None
+
+
+def test_a_dead_network_during_refresh_keeps_the_file(step3, expiring_github, config_for, store):
+    config = config_for(expiring_github)
+    saved_expired(expiring_github, config, store)
+    before = store.path.read_bytes()
+    expiring_github.stop()  # nothing listens any more: connection refused
+    with pytest.raises(AuthError, match="cannot reach"):
+        step3.github_token_manager(config, store).valid_token()
+    assert store.path.read_bytes() == before
+
+
+def test_eight_processes_refresh_once(expiring_github, config_for, store):
+    config = config_for(expiring_github)
+    saved_expired(expiring_github, config, store)
+    worker = ROOT / "tests" / "helpers" / "refresh_worker.py"
+    settings = json.dumps(expiring_github.environment())
+    processes = [subprocess.Popen([sys.executable, str(worker), settings, str(store.path)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:  # all released together: they race for the refresh
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 8, results
+    hashes = {out.strip() for out, _ in results}
+    assert hashes == {hashlib.sha256(store.load().access_token.encode()).hexdigest()}
+    assert expiring_github.counters.refreshes == 1
+
+
+# -- revocation and logout -------------------------------------------------------------------
+
+def test_logout_revokes_at_github_then_deletes(step3, github, config_for, store):
+    config = config_for(github)
+    answer = github.grant_tokens(("read:user",))
+    store.save(Token.from_token_response(answer, issuer=config.server_url, resource=config.api_url))
+    result = step3.github_token_manager(config, store).logout()
+    assert (result.had_token, result.revoked) == (True, True)
+    assert answer["access_token"] not in github.tokens and github.counters.revocations == 1
+    assert not store.path.exists()
+
+
+def test_revoking_an_already_invalid_token_counts_as_revoked(step3, github, config_for, store):
+    config = config_for(github)
+    store.save(token(issuer=config.server_url, resource=config.api_url, access_token="gho_unknown_llll"))
+    assert step3.github_token_manager(config, store).logout().revoked
+
+
+def test_logout_offline_deletes_locally_and_says_it_is_still_valid(step3, github, config_for, store):
+    config = config_for(github)
+    store.save(token(issuer=config.server_url, resource=config.api_url))
+    github.stop()
+    result = step3.github_token_manager(config, store).logout()
+    assert (result.had_token, result.revoked) == (True, False)
+    assert "cannot reach" in result.problem and "settings/applications" in result.problem
+    assert not store.path.exists()
+
+
+def test_logout_removes_a_damaged_file(store):
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text("{damaged")
+    result = TokenManager(store).logout()
+    assert result.had_token and not result.revoked and not store.path.exists()
+
+
+def test_status_script_shows_the_token_masked(runner, token_path):
+    TokenStore(token_path).save(token(expires_at=time.time() + 3600, refresh_token="ghr_r_mmmm"))
+    result = runner.run("token_manager.py")
+    assert result.returncode == 0, result.stderr
+    assert "gho_…1111" in result.stdout and "expires in" in result.stdout and "refreshable:  yes" in result.stdout
+    assert "gho_test_only_aaaa1111" not in result.stdout and "ghr_r_mmmm" not in result.stdout
+
+
+def test_status_script_forces_a_refresh(runner, expiring_github, config_for, token_path):
+    config = config_for(expiring_github)
+    answer = saved_expired(expiring_github, config, TokenStore(token_path))
+    result = runner.point_at(expiring_github).run("token_manager.py", "--refresh")
+    assert result.returncode == 0, result.stderr
+    assert "Refreshed." in result.stdout
+    assert expiring_github.counters.refreshes == 1
+    assert answer["refresh_token"] not in result.stdout
