@@ -257,7 +257,7 @@ def describe_authorization_request(request: AuthorizationRequest, config: OAuthC
         f"  client_id={config.client_id}: which app is asking (public, not a secret).",
         f"  redirect_uri={request.redirect_uri}: where GitHub sends the browser back; a loopback",
         "    address on this machine, so the code never crosses the network (RFC 8252 §7.3).",
-        f"  scope={' '.join(request.scopes) or '(none)'}: the least access this tool needs; you may grant less.",
+        f"  scope={' '.join(request.scopes) or '(none)'}: the access asked for, kept narrow; you may grant less.",
         f"  state={request.state[:8]}…: a random value that must come back unchanged; it proves the",
         "    callback answers our request and not one forged by a web page (CSRF, RFC 6749 §10.12).",
         f"  code_challenge={request.code_challenge}: SHA-256 of a secret code_verifier",

@@ -1,0 +1,197 @@
+"""The complete tool, run as a reader runs it: subprocesses against the local GitHub."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from local_github import LocalGitHub, Settings
+from tests.conftest import ROOT
+from tests.helpers import callback_port, port_is_free
+
+TOOL = "dev_github_tool.py"
+
+
+def one_line(text: str) -> bool:
+    return len(text.strip().splitlines()) == 1
+
+
+def test_login_status_repos_logout_end_to_end(runner, github, token_path):
+    runner.point_at(github)
+    login = runner.run(TOOL, "login", "--timeout", "30")
+    assert login.returncode == 0, login.stderr
+    assert f"Logged in to 127.0.0.1:{github.port} as octocat." in login.stdout
+    saved = json.loads(token_path.read_text())
+    assert saved["account"] == "octocat"
+
+    status = runner.run(TOOL, "status")
+    assert status.returncode == 0, status.stderr
+    assert "Logged in as octocat" in status.stdout and f"gho_…{saved['access_token'][-4:]}" in status.stdout
+
+    status_json = json.loads(runner.run(TOOL, "status", "--json").stdout)
+    assert status_json["user"] == "octocat" and status_json["scopes"] == ["read:user"]
+    assert status_json["source"] == str(token_path)
+
+    repos = json.loads(runner.run(TOOL, "repos", "--json").stdout)
+    assert [r["full_name"] for r in repos][:2] == ["octocat/project-001", "octocat/project-002"]
+    assert set(repos[0]) == {"full_name", "private", "html_url", "description", "stargazers_count", "updated_at"}
+
+    table = runner.run(TOOL, "repos", "--limit", "2")
+    assert table.stdout.splitlines()[0].split() == ["NAME", "VISIBILITY", "STARS", "UPDATED"]
+    assert "public repositories only" in table.stderr  # read:user cannot see private ones
+
+    logout = runner.run(TOOL, "logout")
+    assert logout.returncode == 0, logout.stderr
+    assert "Revoked the token" in logout.stdout
+    assert github.counters.revocations == 1 and not token_path.exists()
+
+    after = runner.run(TOOL, "status")
+    assert after.returncode == 1 and one_line(after.stderr) and "not logged in" in after.stderr
+
+
+def test_login_when_logged_in_says_as_whom_and_does_nothing(runner, github):
+    runner.point_at(github).run(TOOL, "login")
+    again = runner.run(TOOL, "login")
+    assert again.returncode == 0
+    assert "Already logged in" in again.stdout and "as octocat" in again.stdout and "--force" in again.stdout
+    assert github.counters.token_requests == 1
+    forced = runner.run(TOOL, "login", "--force")
+    assert forced.returncode == 0 and github.counters.token_requests == 2
+
+
+def test_login_with_a_wider_scope(runner, github):
+    result = runner.point_at(github).run(TOOL, "login", "--scope", "read:user,repo")
+    assert result.returncode == 0, result.stderr
+    repos = json.loads(runner.run(TOOL, "repos", "--json", "--visibility", "private").stdout)
+    assert repos and all(r["private"] for r in repos)
+
+
+def test_demo_needs_no_env_file_and_no_account(runner, token_path):
+    result = runner.run(TOOL, "demo")
+    assert result.returncode == 0, result.stderr
+    for expected in ("== login", "Logged in to", "as octocat", "octocat/project-001", "== refresh", "Revoked"):
+        assert expected in result.stdout
+    assert not token_path.exists()  # the real token file is never touched
+
+
+def test_demo_explain_narrates_with_secrets_masked(runner):
+    result = runner.run(TOOL, "demo", "--explain")
+    assert result.returncode == 0, result.stderr
+    for expected in ("code_challenge=", "state=", "PKCE", "Scopes asked: read:user repo; granted: read:user repo"):
+        assert expected in result.stdout
+    assert "CANARY" not in result.stdout + result.stderr  # every stand-in secret carries this marker
+
+
+def test_explain_on_login_never_shows_a_secret(runner, github):
+    result = runner.point_at(github).run(TOOL, "login", "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "code_verifier" in result.stdout and "constant time" in result.stdout
+    for secret in github.counters.secrets_seen:
+        assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["repos", "--limit", "zero"], ["login", "--help"]])
+def test_help_version_and_usage_errors_do_not_import_requests(argv):
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['dev_github_tool.py', *{argv!r}]\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / TOOL)!r}, run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('requests' in sys.modules, 'dotenv' in sys.modules, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert result.stderr.strip().splitlines()[-1] == "False False"
+
+
+def test_usage_errors_exit_2(runner):
+    assert runner.run(TOOL, "repos", "--limit", "0").returncode == 2
+    assert runner.run(TOOL, "fly").returncode == 2
+    assert runner.run(TOOL).returncode == 2
+
+
+def test_version(runner):
+    result = runner.run(TOOL, "--version")
+    assert result.returncode == 0 and result.stdout.startswith("dev_github_tool.py ")
+
+
+def test_missing_configuration_is_one_line_naming_the_step(runner):
+    result = runner.run(TOOL, "login")
+    assert result.returncode == 1
+    assert one_line(result.stderr)
+    assert result.stderr.startswith("login failed at configuration: GITHUB_CLIENT_ID is not set — ")
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(runner):
+    result = runner.run(TOOL, "status", "--debug")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_debug_logs_request_lines_but_no_secret(runner, github):
+    runner.point_at(github)
+    runner.run(TOOL, "login")
+    result = runner.run(TOOL, "--debug", "repos")
+    assert result.returncode == 0, result.stderr
+    assert '"GET /api/v3/user/repos?per_page=30 HTTP/1.1" 200' in result.stderr
+    for secret in github.counters.secrets_seen:
+        assert secret not in result.stdout + result.stderr
+
+
+def test_a_browser_that_cannot_start_leaves_the_url_and_keeps_waiting(runner, github):
+    result = runner.point_at(github).run(TOOL, "login", "--timeout", "0.5",
+                                         extra_env={"BROWSER": "/nonexistent/browser %s"})
+    assert "Could not open a browser" in result.stdout
+    assert "/login/oauth/authorize?" in result.stdout
+    assert result.returncode == 1 and "no callback arrived within 0.5 s" in result.stderr
+
+
+def test_ctrl_c_exits_130_and_frees_the_port(runner, github):
+    runner.point_at(github)
+    process = subprocess.Popen([sys.executable, str(ROOT / TOOL), "login", "--no-browser"], cwd=runner.cwd,
+                               env=runner.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = ""
+    for line in process.stdout:  # the URL is printed once the server listens
+        if "/login/oauth/authorize?" in line:
+            url = line.strip()
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "login cancelled" in stderr and "Traceback" not in stderr
+    assert port_is_free("127.0.0.1", callback_port(url))
+
+
+def test_logout_offline_deletes_locally_and_says_where_to_revoke(runner, token_path):
+    with LocalGitHub(Settings(approval="auto")) as github:
+        runner.point_at(github).run(TOOL, "login")
+    result = runner.run(TOOL, "logout")  # the server is gone now
+    assert result.returncode == 1 and one_line(result.stderr)
+    assert "logout failed at revocation: cannot reach" in result.stderr
+    assert "stays valid at GitHub until you revoke it at" in result.stderr
+    assert not token_path.exists()
+
+
+def test_repos_refreshes_an_expiring_token(runner, expiring_github, token_path):
+    import time
+
+    runner.point_at(expiring_github).run(TOOL, "login")
+    saved = json.loads(token_path.read_text())
+    saved["expires_at"] = time.time() - 1
+    token_path.write_text(json.dumps(saved))
+    result = runner.run(TOOL, "repos", "--json")
+    assert result.returncode == 0, result.stderr
+    assert expiring_github.counters.refreshes == 1
+    assert json.loads(token_path.read_text())["access_token"] != saved["access_token"]
+
+
+def test_the_table_fits_the_terminal(tool):
+    repos = [{"full_name": "octocat/" + "very-long-name-" * 8, "private": True, "stargazers_count": 12345,
+              "updated_at": "2026-11-01T10:00:00Z"}]
+    lines = tool.format_repo_table(repos, width=60)
+    assert all(len(line) <= 60 for line in lines)
+    assert lines[1].startswith("octocat/very-long") and "…" in lines[1]
