@@ -319,6 +319,11 @@ def finish_sign_in(config, request, result: CallbackResult) -> Token:
     return exchange_code_for_token(config, result.code, request)
 
 
+def print_now(text: str) -> None:
+    # Flush at once: the URL must be on screen while we wait, even when the output goes to a pipe.
+    print(text, flush=True)
+
+
 def open_in_browser(url: str) -> bool:
     try:
         return webbrowser.open(url)
@@ -332,7 +337,7 @@ def sign_in_with_browser(
     scopes: tuple[str, ...] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     open_browser: Callable[[str], bool] | None = open_in_browser,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = print_now,
     explain: bool = False,
 ) -> Token:
     """Steps 1 and 2 together: listen, open the URL, wait for the callback, exchange the code."""

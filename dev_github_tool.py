@@ -30,12 +30,12 @@ def step(module_name: str):
 class Context:
     """What every command works with: the settings, the token store and how to reach a browser."""
 
-    def __init__(self, config, store, open_browser, environ, say=print) -> None:
+    def __init__(self, config, store, open_browser, environ) -> None:
         self.config = config
         self.store = store
         self.open_browser = open_browser  # None: only print the URL
         self.environ = environ  # where GH_TOKEN / GITHUB_TOKEN are looked up
-        self.say = say
+        self.say = step("2_callback_exchange").print_now
 
     @property
     def host(self) -> str:

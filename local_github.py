@@ -670,7 +670,8 @@ def main(argv: list[str] | None = None) -> int:
     print("In another terminal, point the chapter's scripts at it (these values are fake):\n")
     for name, value in github.environment().items():
         print(f"  export {name}={value}")
-    print("\nthen run: python 1_authorization_url.py, python 2_callback_exchange.py, python 3_github_request.py")
+    print("\nthen run: python 1_authorization_url.py, python 2_callback_exchange.py, python 3_github_request.py",
+          flush=True)  # show it now even when the output goes to a pipe
     try:
         github.server.serve_forever()
     except KeyboardInterrupt:

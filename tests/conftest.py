@@ -86,7 +86,9 @@ class ScriptRunner:
     """Runs a project script as a subprocess, as a reader would, in a clean environment."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.env = {key: value for key, value in os.environ.items() if key not in LEAKY_VARIABLES}
+        # PYTHONUNBUFFERED goes too: CI may not set it, and a reader's shell usually does not.
+        self.env = {key: value for key, value in os.environ.items()
+                    if key not in LEAKY_VARIABLES and key != "PYTHONUNBUFFERED"}
         self.env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONDONTWRITEBYTECODE="1",
                         BROWSER=browser_command(), BROWSER_PAGE_FILE=str(tmp_path / "browser-page.html"))
         self.cwd = tmp_path

@@ -9,7 +9,7 @@ import pytest
 
 from local_github import LocalGitHub, Settings
 from tests.conftest import ROOT
-from tests.helpers import callback_port, port_is_free
+from tests.helpers import callback_port, port_is_free, read_until
 
 TOOL = "dev_github_tool.py"
 
@@ -154,11 +154,8 @@ def test_ctrl_c_exits_130_and_frees_the_port(runner, github):
     runner.point_at(github)
     process = subprocess.Popen([sys.executable, str(ROOT / TOOL), "login", "--no-browser"], cwd=runner.cwd,
                                env=runner.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = ""
-    for line in process.stdout:  # the URL is printed once the server listens
-        if "/login/oauth/authorize?" in line:
-            url = line.strip()
-            break
+    output = read_until(process.stdout, "/login/oauth/authorize?")  # printed once the server listens
+    url = output.strip().splitlines()[-1]
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130

@@ -40,3 +40,28 @@ def callback_port(authorization_url: str) -> int:
 
     redirect = parse_qs(urlsplit(authorization_url).query)["redirect_uri"][0]
     return urlsplit(redirect).port
+
+
+def read_until(stream, needle: str, timeout: float = 30) -> str:
+    """Read a subprocess's output until a line contains `needle`; return all of it. Fails, never hangs."""
+    import queue
+    import threading
+
+    lines: list[str] = []
+    outcome: queue.Queue = queue.Queue()
+
+    def reader() -> None:
+        for line in stream:
+            lines.append(line)
+            if needle in line:
+                outcome.put(True)
+                return
+        outcome.put(False)
+
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        found = outcome.get(timeout=timeout)
+    except queue.Empty:
+        found = False
+    assert found, f"{needle!r} never appeared in: {''.join(lines)!r}"
+    return "".join(lines)

@@ -1,0 +1,141 @@
+"""The local stand-in behaves like github.com (../shared/github-oauth-facts.md §10.1), quirks included."""
+
+import os
+import re
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+from local_github import LocalGitHub, Settings, redirect_is_allowed, s256
+from tests.conftest import ROOT
+from tests.helpers import fetch, read_until
+
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+
+
+def authorize(github, **overrides):
+    params = {"client_id": github.settings.client_id, "redirect_uri": "http://127.0.0.1:4000/callback",
+              "scope": "read:user", "state": "s1", "code_challenge": s256(VERIFIER), "code_challenge_method": "S256"}
+    params = {k: v for k, v in {**params, **overrides}.items() if v is not None}
+    return fetch(f"{github.url}/login/oauth/authorize?{urlencode(params)}")
+
+
+def code_from(location: str) -> str:
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def exchange(github, code, **overrides):
+    form = {"client_id": github.settings.client_id, "client_secret": github.settings.client_secret, "code": code,
+            "redirect_uri": "http://127.0.0.1:4000/callback", "code_verifier": VERIFIER, **overrides}
+    return requests.post(f"{github.url}/login/oauth/access_token", data=form,
+                         headers={"Accept": "application/json"}, timeout=10).json()
+
+
+@pytest.mark.parametrize("given, allowed", [
+    ("http://127.0.0.1/callback", True),
+    ("http://127.0.0.1:1234/callback", True),  # any port on loopback
+    ("http://127.0.0.1:1234/callback/sub", True),  # a subdirectory (legacy wildcard matching)
+    ("http://localhost:1234/callback", False),  # host must match
+    ("http://127.0.0.1:1234/other", False),
+    ("https://127.0.0.1/callback", False),
+])
+def test_redirect_rules(given, allowed):
+    assert redirect_is_allowed("http://127.0.0.1/callback", given) is allowed
+
+
+def test_approval_redirects_with_code_and_the_state_it_was_sent(github):
+    status, _, headers = authorize(github)
+    assert status == 302
+    query = parse_qs(urlsplit(headers["Location"]).query)
+    assert query["state"] == ["s1"] and query["code"]
+
+
+def test_state_is_echoed_only_when_sent(github):
+    _, _, headers = authorize(github, state=None)
+    assert "state" not in parse_qs(urlsplit(headers["Location"]).query)
+
+
+def test_a_foreign_redirect_uri_gets_a_warning_page_not_a_redirect(github):
+    status, body, headers = authorize(github, redirect_uri="http://127.0.0.1:4000/elsewhere")
+    assert status == 200 and "Location" not in headers
+    assert "redirect_uri is not associated with this application" in body
+
+
+@pytest.mark.parametrize("overrides", [{"code_challenge_method": "plain"}, {"code_challenge_method": None}])
+def test_pkce_must_be_s256_and_complete(github, overrides):
+    assert authorize(github, **overrides)[0] == 400
+
+
+def test_a_code_works_once(github):
+    code = code_from(authorize(github)[2]["Location"])
+    assert exchange(github, code)["access_token"].startswith("gho_")
+    assert exchange(github, code)["error"] == "bad_verification_code"
+
+
+def test_a_wrong_verifier_spends_the_code(github):
+    code = code_from(authorize(github)[2]["Location"])
+    assert exchange(github, code, code_verifier="x" * 43)["error"] == "bad_verification_code"
+    assert exchange(github, code)["error"] == "bad_verification_code"
+
+
+def test_an_expired_code_is_refused(github):
+    code = code_from(authorize(github)[2]["Location"])
+    github.codes[code].expires_at = 0
+    assert exchange(github, code)["error"] == "bad_verification_code"
+
+
+def test_a_code_is_bound_to_its_redirect_uri(github):
+    code = code_from(authorize(github)[2]["Location"])
+    assert exchange(github, code, redirect_uri="http://127.0.0.1:9/x")["error"] == "redirect_uri_mismatch"
+
+
+def test_scopes_come_back_comma_separated_and_normalised(github):
+    code = code_from(authorize(github, scope="user gist user:email")[2]["Location"])
+    assert exchange(github, code)["scope"] == "user,gist"
+
+
+def test_xml_when_asked(github):
+    answer = requests.post(f"{github.url}/login/oauth/access_token", data={"code": "x"},
+                           headers={"Accept": "application/xml"}, timeout=10)
+    assert answer.text.startswith("<OAuth><error>incorrect_client_credentials</error>")
+
+
+def test_api_refuses_a_request_without_user_agent(github):
+    assert fetch(f"{github.api_url}/user")[0] == 403
+
+
+def test_api_refuses_an_unknown_version(github):
+    status, body, _ = fetch(f"{github.api_url}/user", headers={"User-Agent": "t", "X-GitHub-Api-Version": "1999-01-01"})
+    assert status == 400
+
+
+def test_api_bad_credentials_body_is_githubs(github):
+    status, body, _ = fetch(f"{github.api_url}/user", headers={"User-Agent": "t", "Authorization": "Bearer nope"})
+    assert status == 401
+    assert body == '{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}'
+
+
+def test_api_pages_with_link_and_answers_304_to_a_matching_etag(github):
+    token = github.grant_tokens(("repo",))["access_token"]
+    headers = {"User-Agent": "t", "Authorization": f"token {token}"}
+    status, _, first = fetch(f"{github.api_url}/user/repos?per_page=2", headers=headers)
+    assert status == 200 and 'rel="next"' in first["Link"] and "per_page=2" in first["Link"]
+    assert first["X-OAuth-Scopes"] == "repo" and first["X-RateLimit-Remaining"] == "4999"
+    assert fetch(f"{github.api_url}/user/repos?per_page=2", headers={**headers, "If-None-Match": first["ETag"]})[0] == 304
+
+
+def test_script_prints_the_variables_to_point_the_steps_at_it():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen([sys.executable, str(ROOT / "local_github.py"), "--port", "0", "--auto-approve"],
+                               stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        exports = dict(re.findall(r"export (\w+)=(\S+)", read_until(process.stdout, "then run:")))
+        assert set(exports) == {"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_SERVER_URL"}
+        status, _, _ = fetch(f"{exports['GITHUB_SERVER_URL']}/login/oauth/authorize?client_id={exports['GITHUB_CLIENT_ID']}")
+        assert status == 302
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
