@@ -14,6 +14,7 @@ import hmac
 import html
 import http.server
 import importlib
+import logging
 import socket
 import socketserver
 import sys
@@ -28,6 +29,7 @@ import requests
 from token_manager import AuthError, Token, TokenManager, TokenStore, mask, safe_text
 
 step1 = importlib.import_module("1_authorization_url")
+log = logging.getLogger("dev_github_tool")
 
 STEP_CALLBACK = "step 2 (callback)"
 STEP_EXCHANGE = "step 2 (token exchange)"
@@ -100,6 +102,8 @@ class CallbackHandler(http.server.BaseHTTPRequestHandler):
     timeout = CONNECTION_IDLE_SECONDS
     server_version = "dev-github-tool"
     sys_version = ""
+    # A request line without a version (HTTP/0.9) still gets a status line and headers in reply.
+    default_request_version = "HTTP/1.0"
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -126,8 +130,21 @@ class CallbackHandler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server blames itself (501, 505) for an unknown method or protocol version; both
+        # are the client's mistake, so they get a 4xx like every other bad request.
+        if code == 501:
+            code = 405
+        elif code >= 500:
+            code = 400
+        super().send_error(code, message, explain)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Path and status only: the query string holds the authorization code.
+        log.debug("callback server: %s %s -> %s", self.command, urlsplit(getattr(self, "path", "")).path, code)
+
     def log_message(self, format: str, *args: object) -> None:
-        # The request line holds the authorization code: it must not reach the terminal or a log.
+        # Error lines quote the whole request line, code included: they must not reach a log.
         pass
 
 
@@ -135,6 +152,9 @@ class CallbackServer(http.server.ThreadingHTTPServer):
     """A one-shot HTTP server on a loopback address that waits for the genuine callback."""
 
     daemon_threads = True
+    # A burst of connections (a browser's pre-connects, or a hostile local process) queues in the
+    # kernel instead of overflowing the default backlog of 5, which stalls new ones for a second.
+    request_queue_size = 128
 
     def __init__(self, redirect) -> None:
         self.address_family = socket.AF_INET6 if ":" in redirect.host else socket.AF_INET
@@ -161,6 +181,10 @@ class CallbackServer(http.server.ThreadingHTTPServer):
         # resolver; a loopback callback has no use for it.
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A browser that hangs up early is no reason to print a traceback in the middle of a login.
+        log.debug("callback server: a connection failed", exc_info=True)
 
     def expect(self, state: str, finish: Callable[[CallbackResult], Token]) -> None:
         self._expected_state = state.encode("utf-8")

@@ -309,11 +309,15 @@ def token_error(code: str) -> dict[str, object]:
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # parallel test processes connect in bursts
     github: LocalGitHub
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # skip the reverse DNS lookup of http.server
         self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up (as fault tests do on purpose) is not news
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
