@@ -284,13 +284,27 @@ def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[s
     elif content_type == "application/x-www-form-urlencoded":
         fields = {name: values[0] for name, values in parse_qs(response.text).items()}
     if not isinstance(fields, dict):
-        raise AuthError(step, f"{host} answered HTTP {response.status_code} with "
-                        f"{content_type or 'no content type'} instead of a token — check GITHUB_SERVER_URL "
-                        "(a proxy or a captive portal may be in the way) and try again")
+        raise AuthError(step, f"{host} answered HTTP {response.status_code} ({content_type or 'no content type'}) "
+                        "without a usable token answer — check GITHUB_SERVER_URL (a proxy or a captive portal "
+                        "may be in the way) and try again")
     # Never trust the status code alone: the body decides (GitHub sends errors with 200).
     if "error" in fields:
         raise token_endpoint_error(fields, step)
+    if response.status_code >= 400:
+        raise AuthError(step, f"{host} answered HTTP {response.status_code} — GitHub or a proxy is having "
+                        "trouble; try again later")
     return fields
+
+
+def network_failure(error: requests.RequestException, host: str, step: str, fix: str | None = None) -> AuthError:
+    """One line for a request that got no complete answer: what happened and what to do."""
+    if isinstance(error, requests.Timeout):
+        what, usual_fix = f"{host} did not answer in time", "check your network and try again"
+    elif isinstance(error, requests.ConnectionError):
+        what, usual_fix = f"cannot reach {host}", "check your network and the URL settings in .env"
+    else:
+        what, usual_fix = f"the answer from {host} broke off halfway", "try again"
+    return AuthError(step, f"{what} — {fix or usual_fix}")
 
 
 def post_to_token_endpoint(config, form: dict[str, str], step: str) -> dict[str, object]:
@@ -305,10 +319,8 @@ def post_to_token_endpoint(config, form: dict[str, str], step: str) -> dict[str,
             # A redirect could carry the secret and the code to another host (307 keeps the body).
             allow_redirects=False,
         )
-    except requests.Timeout as error:
-        raise AuthError(step, f"{host} did not answer in time — check your network and try again") from error
     except requests.RequestException as error:
-        raise AuthError(step, f"cannot reach {host} — check your network and GITHUB_SERVER_URL") from error
+        raise network_failure(error, host, step) from error
     if response.is_redirect:
         raise AuthError(step, f"{host} redirected the token request elsewhere — check GITHUB_SERVER_URL")
     return read_token_endpoint_answer(response, step)

@@ -111,7 +111,7 @@ def revoke_github_token(config) -> Callable[[Token], None]:
                 url, auth=(config.client_id, config.client_secret), json={"access_token": token.access_token},
                 headers=api_headers(), timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
         except requests.RequestException as error:
-            raise AuthError(STEP_REVOKE, f"cannot reach {urlsplit(url).netloc} — revoke it at {where}") from error
+            raise step2.network_failure(error, urlsplit(url).netloc, STEP_REVOKE, f"revoke it at {where}") from error
         # 404 and 422 mean GitHub no longer knows the token: it is as good as revoked.
         if response.status_code not in (204, 404, 422):
             raise AuthError(STEP_REVOKE, f"GitHub answered HTTP {response.status_code} — revoke it at {where}")
@@ -212,10 +212,8 @@ class GitHubClient:
         while True:
             try:
                 response = self.session.get(url, params=params, timeout=HTTP_TIMEOUT_SECONDS)
-            except requests.Timeout as error:
-                raise AuthError(STEP_API, f"{host} did not answer in time — check your network and try again") from error
             except requests.RequestException as error:
-                raise AuthError(STEP_API, f"cannot reach {host} — check your network and GITHUB_API_URL") from error
+                raise step2.network_failure(error, host, STEP_API) from error
             if response.status_code >= 500 and server_errors < SERVER_ERROR_RETRIES:
                 self.sleep(RETRY_BACKOFF_SECONDS * 2 ** server_errors)
                 server_errors += 1
@@ -239,8 +237,8 @@ class GitHubClient:
             return response.json(), response
         except ValueError:
             content_type = response.headers.get("Content-Type", "no content type")
-            raise AuthError(STEP_API, f"{urlsplit(url).netloc} answered with {content_type} instead of JSON — "
-                            "check GITHUB_API_URL (a proxy may be in the way)") from None
+            raise AuthError(STEP_API, f"{urlsplit(url).netloc} answered ({content_type}) with something that is "
+                            "not usable JSON — check GITHUB_API_URL (a proxy may be in the way)") from None
 
     def get_user(self) -> dict[str, object]:
         user, _ = self.get_json(f"{self.api_url}/user")

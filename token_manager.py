@@ -279,16 +279,18 @@ class TokenStore:
     def save(self, token: Token) -> None:
         """Write the token so that the file is either the old one or the new one, never half of each."""
         self._make_private_dir()
-        # mkstemp creates the file with mode 0600: there is no moment when others can read it.
-        fd, temporary = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.path.parent)
+        temporary = None
         try:
+            # mkstemp creates the file with mode 0600: there is no moment when others can read it.
+            fd, temporary = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 json.dump(token.to_json(), file, indent=2)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.path)
         except OSError as error:
-            Path(temporary).unlink(missing_ok=True)
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
             raise self._fail(
                 f"could not be written ({error.strerror}); the previous file is unchanged",
                 "free some disk space or fix the folder's permissions, then try again",

@@ -245,7 +245,7 @@ def test_a_form_encoded_answer_is_understood(exchange):
 def test_a_non_json_answer_is_a_clear_error(exchange):
     run, config, _ = exchange
     responses.post(config.token_url, status=502, body="<html>Bad gateway</html>", content_type="text/html")
-    with pytest.raises(AuthError, match="HTTP 502 with text/html instead of a token"):
+    with pytest.raises(AuthError, match=r"HTTP 502 \(text/html\) without a usable token answer"):
         run()
 
 

@@ -217,7 +217,7 @@ def test_a_next_link_to_another_host_gets_no_token(mocked):
 def test_html_instead_of_json_is_a_clear_error(mocked):
     client, _ = mocked
     responses.get(f"{API}/user", body="<html>captive portal</html>", content_type="text/html")
-    with pytest.raises(AuthError, match="text/html instead of JSON"):
+    with pytest.raises(AuthError, match=r"\(text/html\) with something that is not usable JSON"):
         client.get_user()
 
 

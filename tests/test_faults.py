@@ -1,0 +1,213 @@
+"""Faults: a flaky network, a damaged token file, bad settings. Each ends in one line, exit 1, no traceback,
+and no lost or half-written token file."""
+
+import json
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from local_github import LocalGitHub, Settings
+from tests.conftest import ROOT
+from tests.helpers.misbehaving_server import MisbehavingServer
+from token_manager import AuthError, Token, TokenStore
+
+TOOL = "dev_github_tool.py"
+GOOD = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
+EXPECTED = {
+    "blackhole": "did not answer in time",
+    "reset": "broke off halfway",
+    "truncated": "without a usable token answer",
+    "html": "without a usable token answer",
+    "500": "answered HTTP 500",
+    "502": "without a usable token answer",
+}
+EXPECTED_FROM_API = {**EXPECTED, "truncated": "not usable JSON", "html": "not usable JSON",
+                     "500": "HTTP 500 for /user, even after retrying", "502": "HTTP 502 for /user, even after retrying"}
+
+
+@pytest.fixture
+def short_timeouts(step2, step3, monkeypatch):
+    # The black hole never answers: waiting out a short read timeout is the behaviour under test.
+    monkeypatch.setattr(step2, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
+    monkeypatch.setattr(step3, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
+
+
+def assert_one_clean_line(error: AuthError) -> None:
+    text = str(error)
+    assert "\n" not in text and "Traceback" not in text and " — " in text
+
+
+@pytest.mark.parametrize("behaviour", sorted(EXPECTED))
+def test_a_broken_token_endpoint_ends_in_one_line(step1, step2, behaviour, short_timeouts):
+    server = MisbehavingServer(behaviour)
+    try:
+        config = step1.load_config(env={**GOOD, "GITHUB_SERVER_URL": server.url})
+        request = step1.prepare_authorization_request(config)
+        with pytest.raises(AuthError) as caught:
+            step2.exchange_code_for_token(config, "the-code", request)
+    finally:
+        server.stop()
+    assert caught.value.step == "step 2 (token exchange)"
+    assert EXPECTED[behaviour] in str(caught.value)
+    assert_one_clean_line(caught.value)
+    assert server.requests == 1  # never retried: the code works once
+
+
+@pytest.mark.parametrize("behaviour", sorted(EXPECTED_FROM_API))
+def test_a_broken_api_ends_in_one_line(step1, step3, behaviour, short_timeouts):
+    server = MisbehavingServer(behaviour)
+    try:
+        config = step1.load_config(env={**GOOD, "GITHUB_API_URL": server.url})
+        client = step3.GitHubClient(config, Token(access_token="gho_fake_only_1234"), sleep=lambda seconds: None)
+        with pytest.raises(AuthError) as caught:
+            client.get_user()
+    finally:
+        server.stop()
+    assert EXPECTED_FROM_API[behaviour] in str(caught.value)
+    assert_one_clean_line(caught.value)
+
+
+def test_a_refused_connection_at_the_token_endpoint(step1, step2, github):
+    config = step1.load_config(env=github.environment())
+    github.stop()
+    with pytest.raises(AuthError, match="cannot reach 127.0.0.1"):
+        step2.exchange_code_for_token(config, "the-code", step1.prepare_authorization_request(config))
+
+
+# -- the tool as a subprocess -------------------------------------------------------------
+
+def one_clean_line(result) -> bool:
+    return result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_proxy_error_during_login_keeps_the_old_token(runner, github, token_path):
+    runner.point_at(github).run(TOOL, "login")
+    before = token_path.read_bytes()
+    github.fail_next("/login/oauth/access_token", 502, "<html>Bad Gateway</html>")
+    result = runner.run(TOOL, "login", "--force")
+    assert one_clean_line(result) and "step 2 (token exchange)" in result.stderr
+    assert token_path.read_bytes() == before
+
+
+def test_a_revoked_token_says_log_in_again(runner, github):
+    runner.point_at(github).run(TOOL, "login")
+    github.tokens.clear()  # revoked at GitHub's end
+    result = runner.run(TOOL, "repos")
+    assert one_clean_line(result) and "Bad credentials" in result.stderr and "run login again" in result.stderr
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("{not json", "is damaged"),
+    ("", "is damaged"),
+    ('{"version": 1, "access_token": ["x"]}', "access_token is missing or not text"),
+])
+def test_a_damaged_token_file(runner, github, token_path, damage, message):
+    token_path.parent.mkdir(parents=True)
+    token_path.write_text(damage)
+    result = runner.point_at(github).run(TOOL, "status")
+    assert one_clean_line(result) and message in result.stderr and "run login again" in result.stderr
+    login = runner.run(TOOL, "login")  # login replaces it
+    assert login.returncode == 0 and "Ignoring the saved token" in login.stdout
+    assert runner.run(TOOL, "status").returncode == 0
+
+
+def test_a_directory_where_the_token_file_belongs(runner, github, token_path):
+    token_path.mkdir(parents=True)
+    result = runner.point_at(github).run(TOOL, "status")
+    assert one_clean_line(result) and "is not a regular file" in result.stderr
+    login = runner.run(TOOL, "login")
+    assert one_clean_line(login) and "could not be written" in login.stderr
+
+
+def test_a_symlink_where_the_token_file_belongs(runner, github, token_path, tmp_path):
+    target = tmp_path / "elsewhere.json"
+    target.write_text("{}")
+    token_path.parent.mkdir(parents=True)
+    token_path.symlink_to(target)
+    result = runner.point_at(github).run(TOOL, "repos")
+    assert one_clean_line(result) and "symbolic link" in result.stderr
+
+
+def test_a_read_only_folder_keeps_the_previous_file(token_path, monkeypatch):
+    store = TokenStore(token_path)
+    store.save(Token(access_token="gho_first_aaaa1111"))
+    before = token_path.read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # root may write anywhere, so pretend
+    with pytest.raises(AuthError, match="could not be written .Permission denied"):
+        store.save(Token(access_token="gho_second_bbbb2222"))
+    assert token_path.read_bytes() == before
+
+
+def test_two_logins_at_once_leave_one_whole_token(runner, github, token_path):
+    runner.point_at(github)
+    command = [sys.executable, str(ROOT / TOOL), "login", "--force"]
+    processes = [subprocess.Popen(command, cwd=runner.cwd, env=runner.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for process in processes:
+        process.communicate(timeout=60)
+    assert [process.returncode for process in processes] == [0, 0]
+    saved = json.loads(token_path.read_text())
+    assert saved["access_token"] in github.tokens and saved["account"] == "octocat"
+
+
+def test_logout_while_another_process_refreshes_revokes_the_newest_token(runner, expiring_github, token_path):
+    runner.point_at(expiring_github).run(TOOL, "login")
+    store = TokenStore(token_path)
+    with store.lock():  # this process is "refreshing": logout must wait and then see the new token
+        logout = subprocess.Popen([sys.executable, str(ROOT / TOOL), "logout"], cwd=runner.cwd, env=runner.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        old = store.load()
+        answer = expiring_github.grant_tokens(old.scopes)
+        newer = Token.from_token_response(answer, issuer=old.issuer, resource=old.resource)
+        store.save(newer)
+    out, err = logout.communicate(timeout=60)
+    assert logout.returncode == 0, err
+    assert newer.access_token not in expiring_github.tokens  # the token that was current got revoked
+    assert not token_path.exists()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"GITHUB_CLIENT_ID": ""}, "GITHUB_CLIENT_ID is not set"),
+    ({"GITHUB_CLIENT_SECRET": ""}, "GITHUB_CLIENT_SECRET is not set"),
+    ({"GITHUB_SERVER_URL": "not a url"}, "GITHUB_SERVER_URL is not a URL"),
+    ({"GITHUB_SERVER_URL": "http://github.example.com"}, "clear text"),
+    ({"GITHUB_API_URL": "http://api.example.com"}, "clear text"),
+    ({"GITHUB_REDIRECT_URI": "http://example.com/callback"}, "must point at this machine"),
+    ({"GITHUB_REDIRECT_URI": "http://127.0.0.1:99999/callback"}, "port outside 1-65535"),
+    ({"GITHUB_REDIRECT_URI": "http://localhost/callback"}, "uses localhost"),
+    ({"GITHUB_SCOPES": "read:user\\repo"}, "GITHUB_SCOPES has a scope"),
+])
+def test_bad_settings_stop_the_login_in_one_line(runner, github, overrides, message):
+    result = runner.point_at(github).run(TOOL, "login", extra_env=overrides)
+    assert one_clean_line(result)
+    assert result.stderr.startswith("login failed at configuration: ") and message in result.stderr
+
+
+def test_a_port_already_in_use(runner, github):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.point_at(github).run(TOOL, "login", extra_env={
+            "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"})
+    assert one_clean_line(result) and "another program uses that port" in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_without_debug_and_a_traceback_with_it(tool, monkeypatch, capsys):
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(tool, "run", broken)
+    assert tool.main(["status"]) == 1
+    assert capsys.readouterr().err == ("status failed: an unexpected RuntimeError — run again with --debug to see "
+                                       "where, and report it\n")
+    with pytest.raises(RuntimeError):
+        tool.main(["status", "--debug"])

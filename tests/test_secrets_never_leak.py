@@ -1,0 +1,96 @@
+"""Secrets never leak: a canary run of every command, with and without --debug and --explain.
+
+The stand-in puts SECRET_MARKER into every token, refresh token, code and client secret it issues,
+and records every secret it sees (the PKCE verifiers included). None may appear in any output,
+log record or file other than the 0600 token file.
+"""
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from local_github import SECRET_MARKER, LocalGitHub, Settings, play_browser
+from token_manager import Token, TokenStore
+
+TOOL = "dev_github_tool.py"
+TOKEN_FILES = {"token.json", "token.json.lock"}
+
+
+def assert_no_secret(text: str, secrets: set[str], where: str) -> None:
+    assert SECRET_MARKER not in text, f"a secret marker in {where}"
+    for secret in secrets:
+        assert secret not in text, f"a secret in {where}"
+
+
+def test_no_command_prints_a_secret_on_any_path(runner, tmp_path, token_path):
+    outputs = []
+    with LocalGitHub(Settings(approval="auto", expiring=True)) as github:
+        runner.point_at(github)
+
+        def run(*args, **kwargs):
+            result = runner.run(TOOL, *args, **kwargs)
+            outputs.append((args, result.stdout + result.stderr))
+            return result
+
+        assert run("login", "--explain").returncode == 0
+        assert run("--debug", "login", "--force", "--explain").returncode == 0
+        for flags in ((), ("--debug",)):
+            for command in (("status",), ("status", "--json"), ("repos",), ("repos", "--json")):
+                assert run(*flags, *command).returncode == 0
+        # An expired token: the refresh path, with --debug.
+        saved = json.loads(token_path.read_text())
+        token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+        assert run("--debug", "repos", "--json").returncode == 0
+        # Failure paths: a proxy error at the exchange, a revoked token, a dead refresh token.
+        github.fail_next("/login/oauth/access_token", 502, "<html>Bad Gateway</html>")
+        assert run("--debug", "login", "--force").returncode == 1
+        current = json.loads(token_path.read_text())
+        github.tokens.pop(current["access_token"])
+        assert run("repos").returncode == 1
+        github.refresh_tokens.clear()
+        token_path.write_text(json.dumps({**current, "expires_at": time.time() - 1}))
+        assert run("--debug", "status").returncode == 1
+        assert run("login", "--timeout", "0.3", extra_env={"BROWSER": "/nonexistent %s"}).returncode == 1
+        assert run("login").returncode == 0
+        assert run("--debug", "logout").returncode == 0
+        assert run("logout").returncode == 0
+        assert run("status").returncode == 1
+        secrets = set(github.counters.secrets_seen)
+    assert run("demo").returncode == 0
+    assert run("--debug", "demo", "--explain").returncode == 0
+
+    assert len(secrets) > 10  # tokens, refresh tokens, codes, verifiers and the client secret were seen
+    for args, text in outputs:
+        assert_no_secret(text, secrets, f"the output of {' '.join(args)}")
+    for path in Path(tmp_path).rglob("*"):
+        if path.is_file() and path.name not in TOKEN_FILES:
+            assert_no_secret(path.read_text(errors="replace"), secrets, str(path))
+
+
+def test_no_log_record_carries_a_secret(step2, step3, expiring_github, config_for, caplog, token_path):
+    caplog.set_level(logging.DEBUG)
+    config = config_for(expiring_github)
+    token = step2.sign_in_with_browser(config, timeout=30, open_browser=lambda url: play_browser(url) and True,
+                                       say=lambda line: None, explain=True)
+    store = TokenStore(token_path)
+    store.save(Token(**{**token.__dict__, "expires_at": time.time() - 1}))
+    manager = step3.github_token_manager(config, store)
+    client = step3.GitHubClient(config, step3.load_token(config, manager, environ={}).token)
+    list(client.list_repositories())
+    manager.logout()
+    assert "callback server: GET /callback -> 200" in caplog.text  # the path is logged, the query is not
+    assert "POST /login/oauth/access_token" in caplog.text
+    assert_no_secret(caplog.text, expiring_github.counters.secrets_seen, "the log records")
+
+
+def test_the_token_never_reaches_another_api_host(runner, github):
+    runner.point_at(github).run(TOOL, "login")
+    with LocalGitHub(Settings(approval="auto")) as other:
+        for moved in ({"GITHUB_API_URL": other.api_url}, {"GITHUB_SERVER_URL": other.url}):
+            result = runner.run(TOOL, "repos", extra_env=moved)
+            assert result.returncode == 1 and "never sent to another host" in result.stderr
+        logout = runner.run(TOOL, "logout", extra_env={"GITHUB_API_URL": other.api_url})
+        assert other.counters.authorization_headers == [] and other.counters.api_requests == 0
+        assert other.counters.revocations == 0 and other.counters.token_requests == 0
+    assert "was not sent there" in logout.stderr
