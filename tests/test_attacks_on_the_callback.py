@@ -164,3 +164,11 @@ def test_a_replayed_genuine_callback_is_refused(waiting_server):
     status, body, _ = genuine_callback(server, code="replayed-code")
     assert status == 400 and "already been completed" in body
     assert exchanged == ["the-real-code"]
+
+
+def test_a_malformed_request_is_not_logged_with_its_code(waiting_server, capfd):
+    server, _ = waiting_server
+    status, _ = send_raw(server.server_address[1], b"/callback?code=code-that-must-not-be-logged\r\n\r\n")
+    assert status == 400
+    captured = capfd.readouterr()
+    assert "code-that-must-not-be-logged" not in captured.err + captured.out
