@@ -172,7 +172,8 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True) 
 
     client_id = env.get("GITHUB_CLIENT_ID", "").strip()
     if not client_id:
-        raise config_error("GITHUB_CLIENT_ID", "is not set", f"copy .env.example to .env and fill it in; {SETTINGS_HINT}")
+        raise config_error("GITHUB_CLIENT_ID", "is not set",
+                           f"copy .env.example to .env and fill it in; {SETTINGS_HINT}")
     client_secret = env.get("GITHUB_CLIENT_SECRET", "").strip()
     if require_secret and not client_secret:
         raise config_error("GITHUB_CLIENT_SECRET", "is not set",
@@ -261,8 +262,8 @@ def describe_authorization_request(request: AuthorizationRequest, config: OAuthC
         f"  state={request.state[:8]}…: a random value that must come back unchanged; it proves the",
         "    callback answers our request and not one forged by a web page (CSRF, RFC 6749 §10.12).",
         f"  code_challenge={request.code_challenge}: SHA-256 of a secret code_verifier",
-        f"    ({mask(request.code_verifier, show_prefix=False)}) that only this program knows and sends in step 2, so a",
-        "    stolen code is useless to anyone else (PKCE, RFC 7636).",
+        f"    ({mask(request.code_verifier, show_prefix=False)}) that only this program knows and sends in",
+        "    step 2, so a stolen code is useless to anyone else (PKCE, RFC 7636).",
         f"  code_challenge_method={CODE_CHALLENGE_METHOD}: the hash method; GitHub accepts no other.",
         "  response_type=code: the authorization code flow (GitHub ignores it, RFC 6749 asks for it).",
     ]

@@ -21,7 +21,7 @@ import sys
 import threading
 import webbrowser
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -156,7 +156,7 @@ class CallbackServer(http.server.ThreadingHTTPServer):
     # kernel instead of overflowing the default backlog of 5, which stalls new ones for a second.
     request_queue_size = 128
 
-    def __init__(self, redirect) -> None:
+    def __init__(self, redirect: step1.LoopbackRedirect) -> None:
         self.address_family = socket.AF_INET6 if ":" in redirect.host else socket.AF_INET
         try:
             # Bind the loopback address itself, never 0.0.0.0: no other machine can reach it.
@@ -174,7 +174,7 @@ class CallbackServer(http.server.ThreadingHTTPServer):
         self._serving: threading.Thread | None = None
         self.done = threading.Event()
         self.token: Token | None = None
-        self.failure: BaseException | None = None
+        self.failure: Exception | None = None
 
     def server_bind(self) -> None:
         # http.server looks up our own host name here, which can stall on a misconfigured
@@ -236,7 +236,7 @@ class CallbackServer(http.server.ThreadingHTTPServer):
             assert self._finish is not None
             self.token = self._finish(result)
             respond(Page(200, "Signed in", "You are signed in to the tool. You can close this tab."))
-        except BaseException as error:  # the main thread re-raises it; the browser learns what failed
+        except Exception as error:  # the main thread re-raises it; the browser learns what failed
             self.failure = error
             message = str(error) if isinstance(error, AuthError) else "An unexpected error; see the terminal."
             respond(Page(400 if isinstance(error, AuthError) else 500, "Sign-in failed", message))
@@ -307,7 +307,7 @@ def network_failure(error: requests.RequestException, host: str, step: str, fix:
     return AuthError(step, f"{what} — {fix or usual_fix}")
 
 
-def post_to_token_endpoint(config, form: dict[str, str], step: str) -> dict[str, object]:
+def post_to_token_endpoint(config: step1.OAuthConfig, form: dict[str, str], step: str) -> dict[str, object]:
     """POST to the token endpoint, the one request that carries the client secret."""
     host = urlsplit(config.token_url).netloc
     try:
@@ -326,14 +326,14 @@ def post_to_token_endpoint(config, form: dict[str, str], step: str) -> dict[str,
     return read_token_endpoint_answer(response, step)
 
 
-def token_from_fields(config, fields: dict[str, object], step: str) -> Token:
+def token_from_fields(config: step1.OAuthConfig, fields: dict[str, object], step: str) -> Token:
     try:
         return Token.from_token_response(fields, issuer=config.server_url, resource=config.api_url)
     except ValueError as error:
         raise AuthError(step, f"the answer from {config.server_url} is not usable ({error}) — try again") from error
 
 
-def exchange_code_for_token(config, code: str, request) -> Token:
+def exchange_code_for_token(config: step1.OAuthConfig, code: str, request: step1.AuthorizationRequest) -> Token:
     """Trade the single-use code for a token (RFC 6749 §4.1.3). Never retried: a code works once."""
     fields = post_to_token_endpoint(config, {
         "code": code,
@@ -345,7 +345,8 @@ def exchange_code_for_token(config, code: str, request) -> Token:
     return token_from_fields(config, fields, STEP_EXCHANGE)
 
 
-def finish_sign_in(config, request, result: CallbackResult) -> Token:
+def finish_sign_in(config: step1.OAuthConfig, request: step1.AuthorizationRequest,
+                   result: CallbackResult) -> Token:
     if result.error:
         code = safe_text(result.error, 60)
         fix = CALLBACK_ERROR_FIXES.get(code) or safe_text(result.error_description, 160) or "run login again"
@@ -368,7 +369,7 @@ def open_in_browser(url: str) -> bool:
 
 
 def sign_in_with_browser(
-    config,
+    config: step1.OAuthConfig,
     *,
     scopes: tuple[str, ...] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
@@ -394,7 +395,8 @@ def sign_in_with_browser(
     if explain:
         say("Step 2: the callback carried our state (compared in constant time), so it answers our own")
         say("  request; the code was exchanged with client_id, client_secret, redirect_uri and the")
-        say(f"  PKCE code_verifier ({mask(request.code_verifier, show_prefix=False)}) that hashes to the code_challenge above.")
+        verifier = mask(request.code_verifier, show_prefix=False)
+        say(f"  PKCE code_verifier ({verifier}) that hashes to the code_challenge above.")
         asked, granted = " ".join(request.scopes) or "(none)", " ".join(token.scopes) or "(none)"
         say(f"  Scopes asked: {asked}; granted: {granted}.")
     return token

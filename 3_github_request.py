@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import requests
@@ -72,7 +72,7 @@ class TokenSource:
     description: str  # where it came from, for status lines
 
 
-def refresh_github_token(config) -> Callable[[Token], Token]:
+def refresh_github_token(config: step1.OAuthConfig) -> Callable[[Token], Token]:
     """GitHub's side of token_manager's refresh hook: grant_type=refresh_token at the token endpoint."""
 
     def refresh(old: Token) -> Token:
@@ -95,7 +95,7 @@ def refresh_github_token(config) -> Callable[[Token], Token]:
     return refresh
 
 
-def revoke_github_token(config) -> Callable[[Token], None]:
+def revoke_github_token(config: step1.OAuthConfig) -> Callable[[Token], None]:
     """GitHub's side of token_manager's revocation hook (DELETE /applications/{client_id}/token)."""
 
     def revoke(token: Token) -> None:
@@ -119,12 +119,12 @@ def revoke_github_token(config) -> Callable[[Token], None]:
     return revoke
 
 
-def github_token_manager(config, store: TokenStore | None = None) -> TokenManager:
+def github_token_manager(config: step1.OAuthConfig, store: TokenStore | None = None) -> TokenManager:
     return TokenManager(store or TokenStore(), refresh=refresh_github_token(config),
                         revoke=revoke_github_token(config))
 
 
-def load_token(config, manager: TokenManager, environ: dict[str, str] | None = None) -> TokenSource:
+def load_token(config: step1.OAuthConfig, manager: TokenManager, environ: dict[str, str] | None = None) -> TokenSource:
     """The token to use: GH_TOKEN or GITHUB_TOKEN if set, else the saved one (refreshed if needed)."""
     environ = os.environ if environ is None else environ
     for variable in TOKEN_VARIABLES:
@@ -168,7 +168,8 @@ def describe_failure(response: requests.Response) -> AuthError:
         message = ""
     path = urlsplit(response.url).path
     if status == 401:
-        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — run login again")
+        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
+                         "run login again")
     if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
         limit = response.headers.get("X-RateLimit-Limit", "?")
         reset = local_time(response.headers.get("X-RateLimit-Reset"))
@@ -194,7 +195,7 @@ def describe_failure(response: requests.Response) -> AuthError:
 class GitHubClient:
     """One requests.Session for the whole run: one TCP connection, the same headers every time."""
 
-    def __init__(self, config, token: Token, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, config: step1.OAuthConfig, token: Token, sleep: Callable[[float], None] = time.sleep) -> None:
         self.api_url = config.api_url
         self.session = requests.Session()
         self.session.headers.update(api_headers())

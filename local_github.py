@@ -221,7 +221,8 @@ class LocalGitHub:
 
     def token_endpoint(self, params: dict[str, str]) -> dict[str, object]:
         self.counters.token_requests += 1
-        self.counters.secrets_seen.update(v for k, v in params.items() if k in ("code", "code_verifier", "refresh_token"))
+        self.counters.secrets_seen.update(
+            value for name, value in params.items() if name in ("code", "code_verifier", "refresh_token"))
         grant_type = params.get("grant_type", "authorization_code")
         if grant_type not in ("authorization_code", "refresh_token"):
             return token_error("unsupported_grant_type")
@@ -361,23 +362,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send(status, json.dumps(payload), "application/json; charset=utf-8", headers)
 
     def send_page(self, status: int, title: str, message: str) -> None:
-        page = f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+        title, message = html.escape(title), html.escape(message)
+        page = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
         self.send(status, page, "text/html; charset=utf-8")
 
     def redirect(self, location: str) -> None:
         self.send(302, "", "text/html; charset=utf-8", {"Location": location})
 
     def api_error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        self.send_json(status, {"message": message, "documentation_url": f"{DOCS}/rest", "status": str(status)}, headers)
+        payload = {"message": message, "documentation_url": f"{DOCS}/rest", "status": str(status)}
+        self.send_json(status, payload, headers)
 
     def queued_failure(self) -> bool:
         with self.github.lock:
-            for index, (prefix, status, body, content_type) in enumerate(self.github.queued_failures):
-                if self.path.startswith(prefix):
-                    del self.github.queued_failures[index]
-                    break
-            else:
+            queued = next((f for f in self.github.queued_failures if self.path.startswith(f[0])), None)
+            if queued is None:
                 return False
+            self.github.queued_failures.remove(queued)
+        _, status, body, content_type = queued
         self.read_body()
         self.send(status, body, content_type)
         return True
@@ -580,10 +582,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             per_page, page = DEFAULT_PER_PAGE, 1
         last = max((len(repos) + per_page - 1) // per_page, 1)
+        # Like GitHub: no prev on the first page, no next on the last, and per_page always included.
+        wanted = {"prev": page > 1, "next": page < last, "last": page != last, "first": page != 1}
+        numbers = {"prev": page - 1, "next": page + 1, "last": last, "first": 1}
         links = []
-        for rel, number in (("prev", page - 1), ("next", page + 1), ("last", last), ("first", 1)):
-            if (rel == "prev" and page > 1) or (rel == "next" and page < last) or (rel in ("last", "first") and page != number):
-                target = urljoin(self.github.api_url + "/", "user/repos") + "?" + urlencode({**query, "per_page": per_page, "page": number})
+        for rel in ("prev", "next", "last", "first"):
+            if wanted[rel]:
+                page_query = urlencode({**query, "per_page": per_page, "page": numbers[rel]})
+                target = f"{self.github.api_url}/user/repos?{page_query}"
                 links.append(f'<{target}>; rel="{rel}"')
         if links:
             headers = {**headers, "Link": ", ".join(links)}

@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 APP_DIR_NAME = "dev-github-tool"
 TOKEN_FILE_NAME = "token.json"
@@ -268,7 +268,8 @@ class TokenStore:
             with os.fdopen(fd, encoding="utf-8") as file:
                 text = file.read()
         except OSError as error:
-            raise self._fail(f"cannot be read ({error.strerror})", "check its permissions or run login again") from error
+            raise self._fail(f"cannot be read ({error.strerror})",
+                             "check its permissions or run login again") from error
         except UnicodeDecodeError as error:
             raise self._fail("is not text") from error
         try:

@@ -39,7 +39,7 @@ def main() -> int:
     }
     timings: dict[str, list[float]] = {name: [] for name in commands}
     with tempfile.TemporaryDirectory() as cwd:
-        for name, command in commands.items():  # warm the file cache once
+        for command in commands.values():  # warm the file cache once
             seconds(command, Path(cwd))
         for _ in range(args.runs):
             for name, command in commands.items():

@@ -8,7 +8,6 @@ import tempfile
 
 import pytest
 
-from local_github import LocalGitHub, Settings
 from tests.conftest import ROOT
 from tests.helpers.misbehaving_server import MisbehavingServer
 from token_manager import AuthError, Token, TokenStore

@@ -16,8 +16,8 @@ ANSWERS = {
                  b'{"access_token": "gh',
     "html": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 30\r\n\r\n"
             b"<html>Sign in to Wi-Fi.</html>",
-    "500": b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n"
-           b'{"message": "Server Error"}',
+    "500": b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Type: application/json\r\n"
+           b'Content-Length: 27\r\n\r\n{"message": "Server Error"}',
     "502": b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 24\r\n\r\n"
            b"<html>Bad Gateway</html>",
     "reset": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
