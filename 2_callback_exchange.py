@@ -20,8 +20,8 @@ import socketserver
 import sys
 import threading
 import webbrowser
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import requests

@@ -14,15 +14,23 @@ import importlib
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import requests
 
 from token_manager import (
-    STEP_REFRESH, STEP_REVOKE, AuthError, RefreshRejected, Token, TokenManager, TokenStore, mask, safe_text,
+    STEP_REFRESH,
+    STEP_REVOKE,
+    AuthError,
+    RefreshRejected,
+    Token,
+    TokenManager,
+    TokenStore,
+    mask,
+    safe_text,
 )
 
 step1 = importlib.import_module("1_authorization_url")

@@ -19,10 +19,10 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from collections.abc import Callable, Iterator, Mapping
 
 APP_DIR_NAME = "dev-github-tool"
 TOKEN_FILE_NAME = "token.json"

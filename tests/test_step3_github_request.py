@@ -227,3 +227,13 @@ def test_not_found_explains_that_github_hides_private_things(mocked):
     responses.get(f"{API}/user/repos", status=404, json={"message": "Not Found"})
     with pytest.raises(AuthError, match="answers 404 for private things"):
         list(client.list_repositories())
+
+
+@responses.activate
+def test_a_redirect_to_another_host_drops_the_token(mocked):
+    client, _ = mocked
+    responses.get(f"{API}/user", status=302, headers={"Location": "https://elsewhere.example/user"})
+    responses.get("https://elsewhere.example/user", json={"login": "octocat"})
+    client.get_user()
+    assert "Authorization" in responses.calls[0].request.headers
+    assert "Authorization" not in responses.calls[1].request.headers
