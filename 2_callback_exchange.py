@@ -235,7 +235,8 @@ class CallbackServer(http.server.ThreadingHTTPServer):
         try:
             assert self._finish is not None
             self.token = self._finish(result)
-            respond(Page(200, "Signed in", "You are signed in to the tool. You can close this tab."))
+            who = f" as {self.token.account}" if self.token.account else ""
+            respond(Page(200, "Signed in", f"You are signed in to the tool{who}. You can close this tab."))
         except Exception as error:  # the main thread re-raises it; the browser learns what failed
             self.failure = error
             message = str(error) if isinstance(error, AuthError) else "An unexpected error; see the terminal."
@@ -376,11 +377,21 @@ def sign_in_with_browser(
     open_browser: Callable[[str], bool] | None = open_in_browser,
     say: Callable[[str], None] = print_now,
     explain: bool = False,
+    confirm: Callable[[Token], Token] | None = None,
 ) -> Token:
-    """Steps 1 and 2 together: listen, open the URL, wait for the callback, exchange the code."""
+    """Steps 1 and 2 together: listen, open the URL, wait for the callback, exchange the code.
+
+    `confirm(token)`, if given, runs before the browser gets its answer (the complete tool asks
+    GitHub who signed in), so the page tells the whole outcome.
+    """
     with CallbackServer(config.redirect) as server:
         request = step1.prepare_authorization_request(config, server.redirect_uri, scopes)
-        server.expect(request.state, lambda result: finish_sign_in(config, request, result))
+
+        def finish(result: CallbackResult) -> Token:
+            token = finish_sign_in(config, request, result)
+            return confirm(token) if confirm else token
+
+        server.expect(request.state, finish)
         server.start()
         if explain:
             say(f"Step 1: a fresh state and PKCE pair, and the URL that asks {config.server_url} for access:")

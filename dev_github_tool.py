@@ -80,18 +80,22 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
             ctx.say(f"Already logged in to {ctx.host} as {existing.account or 'an unknown account'}. "
                     "Use login --force to sign in again.")
             return EXIT_OK
-    token = step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout, open_browser=ctx.open_browser,
-                                       say=ctx.say, explain=explain)
-    # GitHub's advice: confirm who signed in with the new token before trusting it.
-    client = step3.GitHubClient(ctx.config, token)
-    try:
-        login = client.get_user()["login"]
-    finally:
-        client.close()
-    from dataclasses import replace
 
-    manager.save(replace(token, account=login))
-    ctx.say(f"Logged in to {ctx.host} as {login}. Token {tm.mask(token.access_token)} saved to {ctx.store.path}.")
+    def confirm_identity(token):
+        # GitHub's advice: ask who signed in with the new token before trusting it.
+        from dataclasses import replace
+
+        client = step3.GitHubClient(ctx.config, token)
+        try:
+            return replace(token, account=client.get_user()["login"])
+        finally:
+            client.close()
+
+    token = step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout, open_browser=ctx.open_browser,
+                                       say=ctx.say, explain=explain, confirm=confirm_identity)
+    manager.save(token)
+    ctx.say(f"Logged in to {ctx.host} as {token.account}. Token {tm.mask(token.access_token)} "
+            f"saved to {ctx.store.path}.")
     asked = set(scopes if scopes is not None else ctx.config.scopes)
     missing = asked - set(token.scopes)
     if missing:
@@ -235,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     login = commands.add_parser("login", parents=[common], help="sign in through the browser")
     login.add_argument("--scope", help='scopes to ask for, e.g. "read:user repo" (default: GITHUB_SCOPES)')
     login.add_argument("--no-browser", action="store_true", help="only print the URL (e.g. over SSH)")
-    login.add_argument("--timeout", type=float, default=300, help="seconds to wait for the browser (default 300)")
+    login.add_argument("--timeout", type=positive(float), default=300,
+                       help="seconds to wait for the browser (default 300)")
     login.add_argument("--force", action="store_true", help="sign in again even if already logged in")
     login.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
 
@@ -243,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON")
 
     repos = commands.add_parser("repos", parents=[common], help="list your repositories")
-    repos.add_argument("--limit", type=positive_int, default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})")
+    repos.add_argument("--limit", type=positive(int), default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})")
     repos.add_argument("--visibility", choices=("all", "public", "private"))
     repos.add_argument("--sort", choices=("created", "updated", "pushed", "full_name"))
     repos.add_argument("--json", action="store_true", help="print a JSON array")
@@ -256,11 +261,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:  # also refuses nan
+            raise argparse.ArgumentTypeError("must be more than 0")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def run(args: argparse.Namespace) -> int:

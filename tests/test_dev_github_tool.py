@@ -25,6 +25,7 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
     assert f"Logged in to 127.0.0.1:{github.port} as octocat." in login.stdout
     saved = json.loads(token_path.read_text())
     assert saved["account"] == "octocat"
+    assert "signed in to the tool as octocat" in (runner.cwd / "browser-page.html").read_text()
 
     status = runner.run(TOOL, "status")
     assert status.returncode == 0, status.stderr
@@ -49,6 +50,15 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
 
     after = runner.run(TOOL, "status")
     assert after.returncode == 1 and one_line(after.stderr) and "not logged in" in after.stderr
+
+
+def test_the_browser_page_tells_when_the_identity_check_fails(runner, github, token_path):
+    github.fail_next("/api/v3/user", 401, '{"message": "Bad credentials"}', "application/json")
+    result = runner.point_at(github).run(TOOL, "login")
+    assert result.returncode == 1 and "Bad credentials" in result.stderr
+    page = (runner.cwd / "browser-page.html").read_text()
+    assert page.startswith("400") and "Sign-in failed" in page and "Bad credentials" in page
+    assert not token_path.exists()
 
 
 def test_login_when_logged_in_says_as_whom_and_does_nothing(runner, github):
