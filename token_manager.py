@@ -13,6 +13,7 @@ and a refresh happens under a lock so that each refresh token is spent exactly o
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -104,7 +105,7 @@ def _seconds_or_none(name: str, value: object) -> float | None:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ValueError(f"{name} is not a number") from None
-    if seconds != seconds or seconds < 0:
+    if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{name} is not a positive number")
     return seconds
 
@@ -191,12 +192,14 @@ class Token:
             raise ValueError("it does not hold a JSON object")
         if data.get("version") != TOKEN_FILE_VERSION:
             raise ValueError(f"its version is {data.get('version')!r}, not {TOKEN_FILE_VERSION}")
-        text_fields = {"access_token": False, "token_type": False, "issuer": False, "resource": False,
-                       "refresh_token": True, "account": True}
-        for name, optional in text_fields.items():
-            value = data.get(name)
-            if not (isinstance(value, str) and (value or optional)) and not (optional and value is None):
+        if not isinstance(data.get("access_token"), str) or not data["access_token"]:
+            raise ValueError("access_token is missing or not text")
+        for name in ("token_type", "issuer", "resource"):
+            if not isinstance(data.get(name), str):
                 raise ValueError(f"{name} is missing or not text")
+        for name in ("refresh_token", "account"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ValueError(f"{name} is not text")
         for name in ("expires_at", "refresh_token_expires_at"):
             value = data.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
