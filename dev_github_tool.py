@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON")
 
     repos = commands.add_parser("repos", parents=[common], help="list your repositories")
-    repos.add_argument("--limit", type=positive(int), default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})")
+    repos.add_argument("--limit", type=positive(int), default=DEFAULT_LIMIT,
+                       help=f"at most N (default {DEFAULT_LIMIT})")
     repos.add_argument("--visibility", choices=("all", "public", "private"))
     repos.add_argument("--sort", choices=("created", "updated", "pushed", "full_name"))
     repos.add_argument("--json", action="store_true", help="print a JSON array")
