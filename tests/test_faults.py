@@ -33,9 +33,11 @@ def short_timeouts(step2, step3, monkeypatch):
     monkeypatch.setattr(step3, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
 
 
-def assert_one_clean_line(error: AuthError) -> None:
+def assert_one_clean_line(error: AuthError, *secrets: str) -> None:
     text = str(error)
     assert "\n" not in text and "Traceback" not in text and " — " in text
+    for secret in (GOOD["GITHUB_CLIENT_SECRET"], *secrets):
+        assert secret not in text
 
 
 @pytest.mark.parametrize("behaviour", sorted(EXPECTED))
@@ -50,7 +52,7 @@ def test_a_broken_token_endpoint_ends_in_one_line(step1, step2, behaviour, short
         server.stop()
     assert caught.value.step == "step 2 (token exchange)"
     assert EXPECTED[behaviour] in str(caught.value)
-    assert_one_clean_line(caught.value)
+    assert_one_clean_line(caught.value, "the-code", request.code_verifier)
     assert server.requests == 1  # never retried: the code works once
 
 
@@ -65,7 +67,7 @@ def test_a_broken_api_ends_in_one_line(step1, step3, behaviour, short_timeouts):
     finally:
         server.stop()
     assert EXPECTED_FROM_API[behaviour] in str(caught.value)
-    assert_one_clean_line(caught.value)
+    assert_one_clean_line(caught.value, "gho_fake_only_1234")
 
 
 def test_a_refused_connection_at_the_token_endpoint(step1, step2, github):

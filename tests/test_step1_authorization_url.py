@@ -45,7 +45,7 @@ def test_url_carries_every_parameter_properly_encoded(step1):
         "state": [request.state], "code_challenge": [step1.code_challenge_for(request.code_verifier)],
         "code_challenge_method": ["S256"],
     }
-    assert request.code_verifier not in request.url
+    assert request.code_verifier not in request.url and "not-a-real-secret" not in request.url
 
 
 def test_the_verifier_is_not_in_the_requests_repr(step1):
