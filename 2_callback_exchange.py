@@ -399,9 +399,11 @@ def sign_in_with_browser(
                 say(line)
             say(f"Step 2: listening on {server.redirect_uri} (loopback only) before the browser opens.")
         say(f"Open this URL to sign in (it is safe to copy; it holds no secret):\n{request.url}")
+        say(f"Waiting up to {timeout:g} s for the browser to come back…")
+        # A browser command may return at once or only after its page has loaded: either works,
+        # because the server already listens in its own thread.
         if open_browser is not None and not open_browser(request.url):
             say("Could not open a browser. Open the URL above yourself; still waiting.")
-        say(f"Waiting up to {timeout:g} s for the browser to come back…")
         token = server.wait(timeout)
     if explain:
         say("Step 2: the callback carried our state (compared in constant time), so it answers our own")

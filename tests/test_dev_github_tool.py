@@ -86,6 +86,12 @@ def test_demo_needs_no_env_file_and_no_account(runner, token_path):
     assert not token_path.exists()  # the real token file is never touched
 
 
+def test_interactive_demo_shows_the_consent_page_to_the_browser(runner):
+    result = runner.run(TOOL, "demo", "--interactive")  # BROWSER plays the user and clicks Authorize
+    assert result.returncode == 0, result.stderr
+    assert "Logged in to" in result.stdout and "Revoked" in result.stdout
+
+
 def test_demo_explain_narrates_with_secrets_masked(runner):
     result = runner.run(TOOL, "demo", "--explain")
     assert result.returncode == 0, result.stderr
