@@ -175,6 +175,7 @@ def describe_failure(response: requests.Response) -> AuthError:
     except (ValueError, AttributeError):
         message = ""
     path = urlsplit(response.url).path
+    wait = seconds_to_wait(response)
     if status == 401:
         return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
                          "run login again")
@@ -183,8 +184,7 @@ def describe_failure(response: requests.Response) -> AuthError:
         reset = local_time(response.headers.get("X-RateLimit-Reset"))
         return AuthError(STEP_API, f"the API rate limit ({limit} requests an hour) is used up — it resets at "
                          f"{reset} local time; wait until then")
-    if status in (403, 429) and seconds_to_wait(response) is not None:
-        wait = seconds_to_wait(response) or 0
+    if status in (403, 429) and wait is not None:
         return AuthError(STEP_API, f"GitHub asks to slow down (secondary rate limit) — try again in {wait} s, "
                          f"at {local_time(str(int(time.time()) + wait))}")
     if status == 403:

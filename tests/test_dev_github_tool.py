@@ -9,13 +9,7 @@ import pytest
 
 from local_github import LocalGitHub, Settings
 from tests.conftest import ROOT
-from tests.helpers import callback_port, port_is_free, read_until
-
-TOOL = "dev_github_tool.py"
-
-
-def one_line(text: str) -> bool:
-    return len(text.strip().splitlines()) == 1
+from tests.helpers import TOOL, callback_port, one_clean_line, port_is_free, read_until
 
 
 def test_login_status_repos_logout_end_to_end(runner, github, token_path):
@@ -49,7 +43,7 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
     assert github.counters.revocations == 1 and not token_path.exists()
 
     after = runner.run(TOOL, "status")
-    assert after.returncode == 1 and one_line(after.stderr) and "not logged in" in after.stderr
+    assert one_clean_line(after) and "not logged in" in after.stderr
 
 
 def test_the_browser_page_tells_when_the_identity_check_fails(runner, github, token_path):
@@ -136,8 +130,7 @@ def test_version(runner):
 
 def test_missing_configuration_is_one_line_naming_the_step(runner):
     result = runner.run(TOOL, "login")
-    assert result.returncode == 1
-    assert one_line(result.stderr)
+    assert one_clean_line(result)
     assert result.stderr.startswith("login failed at configuration: GITHUB_CLIENT_ID is not set — ")
     assert "Traceback" not in result.stderr
 
@@ -183,7 +176,7 @@ def test_logout_offline_deletes_locally_and_says_where_to_revoke(runner, token_p
     with LocalGitHub(Settings(approval="auto")) as github:
         runner.point_at(github).run(TOOL, "login")
     result = runner.run(TOOL, "logout")  # the server is gone now
-    assert result.returncode == 1 and one_line(result.stderr)
+    assert one_clean_line(result)
     assert "logout failed at revocation: cannot reach" in result.stderr
     assert "stays valid at GitHub until you revoke it at" in result.stderr
     assert not token_path.exists()

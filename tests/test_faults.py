@@ -9,11 +9,10 @@ import tempfile
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import APP_SETTINGS, TOOL, one_clean_line
 from tests.helpers.misbehaving_server import MisbehavingServer
 from token_manager import AuthError, Token, TokenStore
 
-TOOL = "dev_github_tool.py"
-GOOD = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
 EXPECTED = {
     "blackhole": "did not answer in time",
     "reset": "broke off halfway",
@@ -36,7 +35,7 @@ def short_timeouts(step2, step3, monkeypatch):
 def assert_one_clean_line(error: AuthError, *secrets: str) -> None:
     text = str(error)
     assert "\n" not in text and "Traceback" not in text and " — " in text
-    for secret in (GOOD["GITHUB_CLIENT_SECRET"], *secrets):
+    for secret in (APP_SETTINGS["GITHUB_CLIENT_SECRET"], *secrets):
         assert secret not in text
 
 
@@ -44,7 +43,7 @@ def assert_one_clean_line(error: AuthError, *secrets: str) -> None:
 def test_a_broken_token_endpoint_ends_in_one_line(step1, step2, behaviour, short_timeouts):
     server = MisbehavingServer(behaviour)
     try:
-        config = step1.load_config(env={**GOOD, "GITHUB_SERVER_URL": server.url})
+        config = step1.load_config(env={**APP_SETTINGS, "GITHUB_SERVER_URL": server.url})
         request = step1.prepare_authorization_request(config)
         with pytest.raises(AuthError) as caught:
             step2.exchange_code_for_token(config, "the-code", request)
@@ -60,7 +59,7 @@ def test_a_broken_token_endpoint_ends_in_one_line(step1, step2, behaviour, short
 def test_a_broken_api_ends_in_one_line(step1, step3, behaviour, short_timeouts):
     server = MisbehavingServer(behaviour)
     try:
-        config = step1.load_config(env={**GOOD, "GITHUB_API_URL": server.url})
+        config = step1.load_config(env={**APP_SETTINGS, "GITHUB_API_URL": server.url})
         client = step3.GitHubClient(config, Token(access_token="gho_fake_only_1234"), sleep=lambda seconds: None)
         with pytest.raises(AuthError) as caught:
             client.get_user()
@@ -78,10 +77,6 @@ def test_a_refused_connection_at_the_token_endpoint(step1, step2, github):
 
 
 # -- the tool as a subprocess -------------------------------------------------------------
-
-def one_clean_line(result) -> bool:
-    return result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-
 
 def test_a_proxy_error_during_login_keeps_the_old_token(runner, github, token_path):
     runner.point_at(github).run(TOOL, "login")

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from local_github import SECRET_MARKER, LocalGitHub, Settings, play_browser
+from tests.helpers import TOOL
 from token_manager import Token, TokenStore
 
-TOOL = "dev_github_tool.py"
 TOKEN_FILES = {"token.json", "token.json.lock"}
 
 

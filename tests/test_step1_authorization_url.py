@@ -5,9 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.helpers import APP_SETTINGS
 from token_manager import AuthError
-
-GOOD = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
 
 
 def test_code_challenge_matches_rfc7636_appendix_b(step1):
@@ -21,7 +20,7 @@ def test_code_verifier_is_43_to_128_unreserved_characters(step1):
 
 
 def test_state_and_verifier_are_fresh_on_every_run(step1):
-    config = step1.load_config(env=GOOD)
+    config = step1.load_config(env=APP_SETTINGS)
     first, second = step1.prepare_authorization_request(config), step1.prepare_authorization_request(config)
     assert first.state != second.state
     assert first.code_verifier != second.code_verifier
@@ -34,7 +33,7 @@ def test_a_verifier_outside_rfc7636_is_refused(step1):
 
 
 def test_url_carries_every_parameter_properly_encoded(step1):
-    config = step1.load_config(env={**GOOD, "GITHUB_SCOPES": "read:user,repo"})
+    config = step1.load_config(env={**APP_SETTINGS, "GITHUB_SCOPES": "read:user,repo"})
     request = step1.prepare_authorization_request(config, "http://127.0.0.1:5555/callback")
     parts = urlsplit(request.url)
     query = parse_qs(parts.query)
@@ -49,25 +48,25 @@ def test_url_carries_every_parameter_properly_encoded(step1):
 
 
 def test_the_verifier_is_not_in_the_requests_repr(step1):
-    request = step1.prepare_authorization_request(step1.load_config(env=GOOD))
+    request = step1.prepare_authorization_request(step1.load_config(env=APP_SETTINGS))
     assert request.code_verifier not in repr(request)
 
 
 def test_defaults_are_narrow_and_loopback(step1):
-    config = step1.load_config(env=GOOD)
+    config = step1.load_config(env=APP_SETTINGS)
     assert config.scopes == ("read:user",)
     assert str(config.redirect) == "http://127.0.0.1/callback"
     assert config.api_url == "https://api.github.com"
 
 
 def test_enterprise_server_gets_its_api_under_api_v3(step1):
-    config = step1.load_config(env={**GOOD, "GITHUB_SERVER_URL": "https://ghe.example.com/"})
+    config = step1.load_config(env={**APP_SETTINGS, "GITHUB_SERVER_URL": "https://ghe.example.com/"})
     assert config.token_url == "https://ghe.example.com/login/oauth/access_token"
     assert config.api_url == "https://ghe.example.com/api/v3"
 
 
 def test_client_secret_is_hidden_from_repr(step1):
-    assert "not-a-real-secret" not in repr(step1.load_config(env=GOOD))
+    assert "not-a-real-secret" not in repr(step1.load_config(env=APP_SETTINGS))
 
 
 @pytest.mark.parametrize("overrides, names", [
@@ -85,7 +84,7 @@ def test_client_secret_is_hidden_from_repr(step1):
 ])
 def test_bad_settings_name_the_variable_and_the_fix(step1, overrides, names):
     with pytest.raises(AuthError) as caught:
-        step1.load_config(env={**GOOD, **overrides})
+        step1.load_config(env={**APP_SETTINGS, **overrides})
     message = str(caught.value)
     assert message.startswith("configuration: ")
     assert names in message
@@ -94,7 +93,7 @@ def test_bad_settings_name_the_variable_and_the_fix(step1, overrides, names):
 
 
 def test_ipv6_loopback_redirect_is_accepted(step1):
-    config = step1.load_config(env={**GOOD, "GITHUB_REDIRECT_URI": "http://[::1]:8080/cb"})
+    config = step1.load_config(env={**APP_SETTINGS, "GITHUB_REDIRECT_URI": "http://[::1]:8080/cb"})
     assert config.redirect.with_port(8080) == "http://[::1]:8080/cb"
 
 

@@ -11,10 +11,8 @@ import requests
 import responses
 
 from local_github import LocalGitHub, Settings, play_browser
-from tests.helpers import callback_port, fetch, port_is_free
+from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free
 from token_manager import AuthError
-
-GOOD = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
 
 
 def sign_in(step2, config, browse, timeout=30):
@@ -38,7 +36,7 @@ def test_sign_in_returns_the_token_github_issued(step2, github, config_for):
 
 
 def test_server_listens_on_loopback_only(step2, step1):
-    config = step1.load_config(env=GOOD)
+    config = step1.load_config(env=APP_SETTINGS)
     with step2.CallbackServer(config.redirect) as server:
         assert server.server_address[0] == "127.0.0.1"
         assert server.redirect_uri == f"http://127.0.0.1:{server.server_address[1]}/callback"
@@ -47,7 +45,7 @@ def test_server_listens_on_loopback_only(step2, step1):
 def test_server_on_ipv6_loopback_when_asked(step2, step1):
     if not socket.has_ipv6 or not port_is_free("::1", 0):
         pytest.skip("no IPv6 loopback here")
-    config = step1.load_config(env={**GOOD, "GITHUB_REDIRECT_URI": "http://[::1]/callback"})
+    config = step1.load_config(env={**APP_SETTINGS, "GITHUB_REDIRECT_URI": "http://[::1]/callback"})
     with step2.CallbackServer(config.redirect) as server:
         assert server.server_address[0] == "::1"
 
@@ -56,7 +54,7 @@ def test_the_fixed_port_from_the_redirect_uri_is_used(step2, step1):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = step1.load_config(env={**GOOD, "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/cb"})
+    config = step1.load_config(env={**APP_SETTINGS, "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/cb"})
     with step2.CallbackServer(config.redirect) as server:
         assert server.redirect_uri == f"http://127.0.0.1:{port}/cb"
 
@@ -165,7 +163,7 @@ def test_port_in_use_is_a_clear_error(step2, step1):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        config = step1.load_config(env={**GOOD, "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"})
+        config = step1.load_config(env={**APP_SETTINGS, "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"})
         with pytest.raises(AuthError) as caught:
             step2.CallbackServer(config.redirect)
     assert "another program uses that port" in str(caught.value)
@@ -190,7 +188,7 @@ def test_a_browser_that_cannot_open_still_leaves_the_url_printed(step2, github, 
 
 @pytest.fixture
 def exchange(step1, step2):
-    config = step1.load_config(env=GOOD)
+    config = step1.load_config(env=APP_SETTINGS)
     request = step1.prepare_authorization_request(config, "http://127.0.0.1:5000/callback")
     return lambda: step2.exchange_code_for_token(config, "the-code", request), config, request
 

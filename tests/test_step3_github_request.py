@@ -7,10 +7,10 @@ import requests
 import responses
 
 from local_github import LocalGitHub, Settings
+from tests.helpers import APP_SETTINGS
 from token_manager import AuthError, Token, TokenManager, TokenStore
 
 API = "https://api.github.com"
-GOOD = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
 
 
 def issued(server: LocalGitHub, config, scopes=("read:user",)) -> Token:
@@ -25,7 +25,7 @@ class Sleeps(list):
 @pytest.fixture
 def mocked(step1, step3):
     """A client for api.github.com whose answers `responses` supplies; sleeps are recorded, not slept."""
-    config = step1.load_config(env=GOOD)
+    config = step1.load_config(env=APP_SETTINGS)
     sleeps = Sleeps()
     client = step3.GitHubClient(config, Token(access_token="gho_fake_only_1234", resource=API), sleep=sleeps)
     return client, sleeps

@@ -6,6 +6,15 @@ import http.client
 import socket
 from urllib.parse import urlsplit
 
+TOOL = "dev_github_tool.py"
+# An OAuth app's settings for tests that never reach a server: obviously fake values.
+APP_SETTINGS = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
+
+
+def one_clean_line(result) -> bool:
+    """A failed run as the brief wants it: exit 1, one line on stderr, no traceback."""
+    return result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
 
 def fetch(url: str, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
