@@ -32,6 +32,9 @@ GITHUB_COM_API_URL = "https://api.github.com"
 ENTERPRISE_API_PATH = "/api/v3"
 AUTHORIZE_PATH = "/login/oauth/authorize"
 TOKEN_PATH = "/login/oauth/access_token"
+# GitHub names itself `<server>/login/oauth` in the callback's `iss` parameter (RFC 9207); step 2
+# compares it with this, so a response from another authorization server is never used.
+ISSUER_PATH = "/login/oauth"
 SETTINGS_HINT = "see .env.example and your OAuth app's page at https://github.com/settings/developers"
 
 # 32 random bytes = 256 bits. RFC 6749 §10.10 asks that guessing `state` be infeasible, and
@@ -82,6 +85,10 @@ class OAuthConfig:
     @property
     def token_url(self) -> str:
         return self.server_url + TOKEN_PATH
+
+    @property
+    def issuer(self) -> str:
+        return self.server_url + ISSUER_PATH
 
 
 def config_error(variable: str, problem: str, fix: str = SETTINGS_HINT) -> AuthError:

@@ -2,9 +2,11 @@
 
 Run:  python 2_callback_exchange.py [--timeout SECONDS] [--no-browser]
 Needs: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (see .env.example), or `python local_github.py`.
-Watch for: the server listens before the browser opens; only the callback path with the right
-`state` ends the wait (checked before the code is even looked at); the code is exchanged while
-the browser waits, so the page it shows tells the real outcome; the code is never retried.
+Watch for: the server listens before the browser opens, and the browser opens in its own thread
+(some browser commands return only when closed); only the callback path with the right `state`
+ends the wait (checked before the code is even looked at); a callback that names another server
+as its issuer (`iss`) is refused; the code is exchanged while the browser waits, so the page it
+shows tells the real outcome; the code is never retried.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ USER_AGENT = "dev-github-tool (OAuth chapter companion)"
 # How often the server loop checks whether it should stop; the default 0.5 s is felt at every login.
 SHUTDOWN_POLL_SECONDS = 0.05
 
-# GitHub's token endpoint error codes, each with what a person should do about it.
+# The token endpoint's error codes, each with what a person should do about it: GitHub's own,
+# then RFC 6749 §5.2's, which servers that follow the RFC (Gitea, Forgejo, Authlib) answer instead.
 TOKEN_ERROR_FIXES = {
     "bad_verification_code": "the code expired (codes last 10 minutes), was already used, or does "
                              "not match the PKCE verifier — run login again",
@@ -57,6 +60,14 @@ TOKEN_ERROR_FIXES = {
                              "https://github.com/settings/emails, then log in again",
     "bad_refresh_token": "the refresh token expired or was already used — run login again",
     "unsupported_grant_type": "the server does not accept this kind of request — check GITHUB_SERVER_URL",
+    "invalid_grant": "the code or refresh token is expired, already used, or does not match the redirect "
+                     "URI or the PKCE verifier — run login again",
+    "invalid_client": "GITHUB_CLIENT_ID or GITHUB_CLIENT_SECRET is wrong — copy both again from your "
+                      "OAuth app's page into .env",
+    "invalid_request": "the server refused the request as malformed — check GITHUB_SERVER_URL, and "
+                       "report it if it persists",
+    "unauthorized_client": "this app may not use this kind of sign-in — check the app's settings on the server",
+    "invalid_scope": "the server does not know a scope that was asked for — check GITHUB_SCOPES",
 }
 CALLBACK_ERROR_FIXES = {
     "access_denied": "you declined the request on GitHub — run login again and choose Authorize",
@@ -95,6 +106,7 @@ class CallbackResult:
     code: str | None = field(repr=False)
     error: str | None = None
     error_description: str | None = None
+    issuer: str | None = None  # RFC 9207 `iss`: which authorization server sent the browser back
 
 
 class CallbackHandler(http.server.BaseHTTPRequestHandler):
@@ -173,6 +185,7 @@ class CallbackServer(http.server.ThreadingHTTPServer):
         self._claimed = False
         self._serving: threading.Thread | None = None
         self.done = threading.Event()
+        self.result: CallbackResult | None = None  # what the genuine callback carried
         self.token: Token | None = None
         self.failure: Exception | None = None
 
@@ -231,7 +244,9 @@ class CallbackServer(http.server.ThreadingHTTPServer):
             code=params.get("code", [None])[0],
             error=params.get("error", [None])[0],
             error_description=params.get("error_description", [None])[0],
+            issuer=params.get("iss", [None])[0],
         )
+        self.result = result
         try:
             assert self._finish is not None
             self.token = self._finish(result)
@@ -255,25 +270,37 @@ class CallbackServer(http.server.ThreadingHTTPServer):
         return self.token
 
 
+def server_name(url: str) -> str:
+    """How messages name a server: "GitHub" for github.com, else its host, so that an error from
+    a GitHub Enterprise Server or another authorization server is not blamed on github.com."""
+    host = urlsplit(url).netloc
+    return "GitHub" if host in ("github.com", "api.github.com") else host
+
+
 class TokenEndpointError(AuthError):
     """The token endpoint answered with an `error` code (kept in `.code` for callers to test)."""
 
-    def __init__(self, step: str, code: str, fix: str) -> None:
-        super().__init__(step, f"GitHub says {code}: {fix}")
+    def __init__(self, step: str, server: str, code: str, fix: str) -> None:
+        super().__init__(step, f"{server} says {code}: {fix}")
+        self.server = server
         self.code = code
 
 
-def token_endpoint_error(fields: dict[str, object], step: str) -> TokenEndpointError:
+def token_endpoint_error(fields: dict[str, object], step: str, server: str) -> TokenEndpointError:
     code = safe_text(fields.get("error"), 60)
     fix = TOKEN_ERROR_FIXES.get(code)
     if fix is None:
         description = safe_text(fields.get("error_description"), 160)
         fix = f"{description} — check the settings in .env and try again" if description else "try again"
-    return TokenEndpointError(step, code, fix)
+    return TokenEndpointError(step, server, code, fix)
 
 
 def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[str, object]:
-    """GitHub answers form-encoded unless asked for JSON, and reports errors with HTTP 200."""
+    """Read a token answer, success or error, whatever the dialect.
+
+    GitHub answers form-encoded unless asked for JSON and reports errors with HTTP 200; servers
+    that follow RFC 6749 §5.2 (Gitea, Authlib) report them with HTTP 400 or 401 and JSON.
+    """
     host = urlsplit(response.url).netloc
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     fields: object = None
@@ -290,7 +317,7 @@ def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[s
                         "may be in the way) and try again")
     # Never trust the status code alone: the body decides (GitHub sends errors with 200).
     if "error" in fields:
-        raise token_endpoint_error(fields, step)
+        raise token_endpoint_error(fields, step, server_name(response.url))
     if response.status_code >= 400:
         raise AuthError(step, f"{host} answered HTTP {response.status_code} — GitHub or a proxy is having "
                         "trouble; try again later")
@@ -337,6 +364,9 @@ def token_from_fields(config: step1.OAuthConfig, fields: dict[str, object], step
 def exchange_code_for_token(config: step1.OAuthConfig, code: str, request: step1.AuthorizationRequest) -> Token:
     """Trade the single-use code for a token (RFC 6749 §4.1.3). Never retried: a code works once."""
     fields = post_to_token_endpoint(config, {
+        # RFC 6749 §4.1.3 requires it. GitHub does not, but Gitea, Forgejo and every server that
+        # follows the RFC refuse an exchange without it (unsupported_grant_type).
+        "grant_type": "authorization_code",
         "code": code,
         # RFC 6749 §4.1.3: the same redirect_uri as in the authorization request.
         "redirect_uri": request.redirect_uri,
@@ -346,12 +376,28 @@ def exchange_code_for_token(config: step1.OAuthConfig, code: str, request: step1
     return token_from_fields(config, fields, STEP_EXCHANGE)
 
 
+def check_issuer(config: step1.OAuthConfig, result: CallbackResult) -> None:
+    """Refuse a callback that names another authorization server as its issuer (RFC 9207 §2.4).
+
+    In a mix-up attack (RFC 9700 §4.4) a server we did not ask answers in the browser, hoping we
+    send its code, and with it our verifier and client secret, to the server we meant. github.com
+    names itself in every callback; older GitHub Enterprise Server and Gitea send no `iss`, which
+    is accepted. Checked before anything else, error responses included.
+    """
+    if result.issuer is not None and result.issuer != config.issuer:
+        raise AuthError(STEP_CALLBACK, f"the callback names {safe_text(result.issuer, 100)!r} as its issuer, not "
+                        f"{config.issuer} — another authorization server answered (a mix-up attack, RFC 9700 "
+                        "§4.4) or GITHUB_SERVER_URL is wrong; its code was not used. Check the setting and run "
+                        "login again")
+
+
 def finish_sign_in(config: step1.OAuthConfig, request: step1.AuthorizationRequest,
                    result: CallbackResult) -> Token:
+    check_issuer(config, result)
     if result.error:
         code = safe_text(result.error, 60)
         fix = CALLBACK_ERROR_FIXES.get(code) or safe_text(result.error_description, 160) or "run login again"
-        raise AuthError(STEP_CALLBACK, f"GitHub says {code}: {fix}")
+        raise AuthError(STEP_CALLBACK, f"{server_name(config.server_url)} says {code}: {fix}")
     if not result.code:
         raise AuthError(STEP_CALLBACK, "GitHub came back without a code — run login again")
     return exchange_code_for_token(config, result.code, request)
@@ -367,6 +413,26 @@ def open_in_browser(url: str) -> bool:
         return webbrowser.open(url)
     except webbrowser.Error:
         return False
+
+
+def open_browser_in_background(open_browser: Callable[[str], bool], url: str, say: Callable[[str], None]) -> None:
+    """Start the browser in a thread of its own, so that nothing it does can hold up the login.
+
+    Python's webbrowser waits for a browser command it does not know (w3m, lynx, a script in
+    BROWSER) until that command exits. The wait for the callback, and its timeout, must not wait
+    for that: the sign-in finishes as soon as the callback arrives, whatever the browser does.
+    """
+
+    def launch() -> None:
+        try:
+            opened = open_browser(url)
+        except Exception:  # a broken browser command must not end the login: the URL is on screen
+            log.debug("opening the browser failed", exc_info=True)
+            opened = False
+        if not opened:
+            say("Could not open a browser. Open the URL above yourself; still waiting.")
+
+    threading.Thread(target=launch, name="browser", daemon=True).start()
 
 
 def sign_in_with_browser(
@@ -400,14 +466,20 @@ def sign_in_with_browser(
             say(f"Step 2: listening on {server.redirect_uri} (loopback only) before the browser opens.")
         say(f"Open this URL to sign in (it is safe to copy; it holds no secret):\n{request.url}")
         say(f"Waiting up to {timeout:g} s for the browser to come back…")
-        # A browser command may return at once or only after its page has loaded: either works,
-        # because the server already listens in its own thread.
-        if open_browser is not None and not open_browser(request.url):
-            say("Could not open a browser. Open the URL above yourself; still waiting.")
+        if open_browser is not None:
+            open_browser_in_background(open_browser, request.url, say)
         token = server.wait(timeout)
     if explain:
         say("Step 2: the callback carried our state (compared in constant time), so it answers our own")
-        say("  request; the code was exchanged with client_id, client_secret, redirect_uri and the")
+        issuer = server.result.issuer if server.result else None
+        if issuer is None:
+            say("  request. It named no issuer (older servers do not), so there was none to check against")
+            say(f"  {config.issuer}; a callback that names another server is refused (RFC 9207).")
+        else:
+            say(f"  request, and it named {issuer} as its issuer: the server we asked. A callback")
+            say("  naming any other server is refused, which stops mix-up attacks (RFC 9207).")
+        say("  The code was exchanged (grant_type=authorization_code) with client_id, client_secret,")
+        say("  redirect_uri and the")
         verifier = mask(request.code_verifier, show_prefix=False)
         say(f"  PKCE code_verifier ({verifier}) that hashes to the code_challenge above.")
         asked, granted = " ".join(request.scopes) or "(none)", " ".join(token.scopes) or "(none)"

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_github import play_browser
-from tests.helpers import fetch
+from tests.helpers import fetch, sign_in
 from token_manager import Token
 
 STATE = "S" * 20 + "genuine-state-for-the-fuzz-test"
@@ -128,7 +128,7 @@ def test_a_forged_callback_racing_the_browser_never_wins(step2, github, config_f
         racer.join()
         return True
 
-    token = step2.sign_in_with_browser(config_for(github), timeout=30, open_browser=browse, say=lambda line: None)
+    token = sign_in(step2, config_for(github), browse)
     assert token.access_token in github.tokens
     assert github.counters.token_requests == 1  # only the genuine code was exchanged
     assert "attacker-code" not in github.counters.secrets_seen

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from local_github import redirect_is_allowed, s256
+from stand_in.oauth import redirect_is_allowed, s256
 from tests.conftest import ROOT
 from tests.helpers import fetch, read_until
 

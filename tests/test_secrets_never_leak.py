@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from local_github import SECRET_MARKER, LocalGitHub, Settings, play_browser
-from tests.helpers import TOOL
+from tests.helpers import TOOL, sign_in
 from token_manager import Token, TokenStore
 
 TOKEN_FILES = {"token.json", "token.json.lock"}
@@ -71,8 +71,7 @@ def test_no_command_prints_a_secret_on_any_path(runner, tmp_path, token_path):
 def test_no_log_record_carries_a_secret(step2, step3, expiring_github, config_for, caplog, token_path):
     caplog.set_level(logging.DEBUG)
     config = config_for(expiring_github)
-    token = step2.sign_in_with_browser(config, timeout=30, open_browser=lambda url: play_browser(url) and True,
-                                       say=lambda line: None, explain=True)
+    token = sign_in(step2, config, lambda url: play_browser(url) and True, explain=True)
     store = TokenStore(token_path)
     store.save(Token(**{**token.__dict__, "expires_at": time.time() - 1}))
     manager = step3.github_token_manager(config, store)

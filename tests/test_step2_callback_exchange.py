@@ -11,12 +11,8 @@ import requests
 import responses
 
 from local_github import LocalGitHub, Settings, play_browser
-from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free
+from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free, sign_in
 from token_manager import AuthError
-
-
-def sign_in(step2, config, browse, timeout=30):
-    return step2.sign_in_with_browser(config, timeout=timeout, open_browser=browse, say=lambda line: None)
 
 
 def callback_url(authorization_url: str, **params: str) -> str:

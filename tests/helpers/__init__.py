@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 from urllib.parse import urlsplit
 
 TOOL = "dev_github_tool.py"
@@ -74,3 +75,21 @@ def read_until(stream, needle: str, timeout: float = 30) -> str:
         found = False
     assert found, f"{needle!r} never appeared in: {''.join(lines)!r}"
     return "".join(lines)
+
+
+def sign_in(step2, config, browse, timeout: float = 30, **options):
+    """Sign in with `browse` as the browser. The tool runs it in a thread of its own and does not
+    wait for it; this waits, so that what `browse` saw is complete when the test looks at it."""
+    browsed = threading.Event()
+
+    def browse_then_signal(url):
+        try:
+            return browse(url)
+        finally:
+            browsed.set()
+
+    try:
+        return step2.sign_in_with_browser(config, timeout=timeout, open_browser=browse_then_signal,
+                                          say=lambda line: None, **options)
+    finally:
+        assert browsed.wait(30), "the browser never finished"
