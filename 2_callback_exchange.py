@@ -470,18 +470,17 @@ def sign_in_with_browser(
             open_browser_in_background(open_browser, request.url, say)
         token = server.wait(timeout)
     if explain:
-        say("Step 2: the callback carried our state (compared in constant time), so it answers our own")
+        say("Step 2: the callback carried our state (compared in constant time), so it answers our own request.")
         issuer = server.result.issuer if server.result else None
         if issuer is None:
-            say("  request. It named no issuer (older servers do not), so there was none to check against")
-            say(f"  {config.issuer}; a callback that names another server is refused (RFC 9207).")
+            say("  It named no issuer (older servers do not); had it named one other than")
+            say(f"  {config.issuer}, it would have been refused (RFC 9207).")
         else:
-            say(f"  request, and it named {issuer} as its issuer: the server we asked. A callback")
-            say("  naming any other server is refused, which stops mix-up attacks (RFC 9207).")
-        say("  The code was exchanged (grant_type=authorization_code) with client_id, client_secret,")
-        say("  redirect_uri and the")
+            say(f"  It named {issuer} as its issuer, the server we asked; a callback naming")
+            say("  any other server is refused, which stops mix-up attacks (RFC 9207).")
         verifier = mask(request.code_verifier, show_prefix=False)
-        say(f"  PKCE code_verifier ({verifier}) that hashes to the code_challenge above.")
+        say("  The code was exchanged (grant_type=authorization_code) with client_id, client_secret,")
+        say(f"  redirect_uri and the PKCE code_verifier ({verifier}) that hashes to the code_challenge above.")
         asked, granted = " ".join(request.scopes) or "(none)", " ".join(token.scopes) or "(none)"
         say(f"  Scopes asked: {asked}; granted: {granted}.")
     return token

@@ -95,7 +95,7 @@ def refresh_github_token(config: step1.OAuthConfig) -> Callable[[Token], Token]:
                 config, {"grant_type": "refresh_token", "refresh_token": old.refresh_token or ""}, STEP_REFRESH)
         except step2.TokenEndpointError as error:
             if error.code in ("bad_refresh_token", "invalid_grant"):
-                raise RefreshRejected(STEP_REFRESH, f"GitHub says {error.code}: the refresh token expired, "
+                raise RefreshRejected(STEP_REFRESH, f"{error.server} says {error.code}: the refresh token expired, "
                                       "was revoked or was already used") from error
             raise
         return step2.token_from_fields(config, fields, STEP_REFRESH)

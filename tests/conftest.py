@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,21 @@ def expiring_github():
         yield server
 
 
+@pytest.fixture(params=("github", "strict", "authlib"))
+def oauth_server(request):
+    """Each test that takes this runs three times, against: the stand-in, as lenient as github.com;
+    its strict mode, which holds clients to RFC 6749/7636 as Gitea does; and Authlib, a server
+    nobody here wrote. All three issue expiring tokens with rotating refresh tokens."""
+    if request.param == "authlib":
+        from tests.helpers.authlib_server import AuthlibGitHub
+
+        with AuthlibGitHub() as server:
+            yield server
+    else:
+        with LocalGitHub(Settings(approval="auto", expiring=True, strict=request.param == "strict")) as server:
+            yield server
+
+
 @pytest.fixture
 def config_for(step1):
     def make(server: LocalGitHub, **overrides: str):
@@ -92,6 +108,7 @@ class ScriptRunner:
         self.env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONDONTWRITEBYTECODE="1",
                         BROWSER=browser_command(), BROWSER_PAGE_FILE=str(tmp_path / "browser-page.html"))
         self.cwd = tmp_path
+        self.started: list[subprocess.Popen] = []
 
     def point_at(self, server: LocalGitHub) -> ScriptRunner:
         self.env.update(server.environment())
@@ -103,7 +120,29 @@ class ScriptRunner:
                               env={**self.env, **(extra_env or {})}, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
+    def start(self, script: str, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start a script in a process group of its own (its browser joins it, so `stop_group` ends
+        both), with Ctrl-C working even when pytest runs as a background job, which ignores SIGINT
+        and would pass that on."""
+        process = subprocess.Popen([sys.executable, str(ROOT / script), *args], cwd=self.cwd,
+                                   env={**self.env, **(extra_env or {})}, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        self.started.append(process)
+        return process
+
+    def stop_groups(self) -> None:
+        for process in self.started:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.communicate()
+
 
 @pytest.fixture
 def runner(tmp_path) -> ScriptRunner:
-    return ScriptRunner(tmp_path)
+    runner = ScriptRunner(tmp_path)
+    yield runner
+    runner.stop_groups()

@@ -1,0 +1,300 @@
+"""An authorization server nobody here wrote: Authlib's RFC 6749 server on 127.0.0.1, at GitHub's paths.
+
+The interoperability tests run the chapter's own flow against it, so that "the suite passes" means
+more than "our stand-in agrees with us". Authlib (https://docs.authlib.org) decides everything an
+OAuth server decides: it requires `grant_type`, an identical `redirect_uri` at the exchange, a PKCE
+S256 verifier and client authentication; it refuses repeated parameters; it answers errors as
+RFC 6749 §5.2 says (HTTP 400 or 401, JSON) where GitHub answers HTTP 200; it rotates refresh
+tokens and names itself in the callback (`iss`, RFC 9207, its IssuerParameter extension). Its
+resource protector (RFC 6750) guards /api/v3/user and /api/v3/user/repos.
+
+Written here, because Authlib leaves them to the application: in-memory storage, a consent that
+approves (or denies) at once, RFC 8252's any-port rule for the loopback redirect, the data the API
+returns, and GitHub's revocation path (DELETE /applications/{client_id}/token, Basic auth), which
+is GitHub's own and not RFC 7009.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import Flask, jsonify, request
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from local_github import DEMO_CALLBACK_URL, Counters, Settings
+from stand_in.rest_api import repositories
+
+CLIENT_ID = "interop-client"
+CLIENT_SECRET = "interop-CANARY-client-secret"
+SCOPES = ("read:user", "repo")
+TOKEN_LIFETIME_SECONDS = 28800  # GitHub's eight hours, so a token expires only when a test says so
+CODE_LIFETIME_SECONDS = 600
+USER = {"login": "octocat", "id": 583231, "name": "The Octocat"}
+
+
+@dataclass
+class Client(ClientMixin):
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
+    redirect_uri: str = DEMO_CALLBACK_URL
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return " ".join(s for s in (scope or "").split() if s in SCOPES)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        # RFC 8252 §7.3: a loopback redirect may use any port; everything else must match exactly.
+        registered, given = urlsplit(self.redirect_uri), urlsplit(redirect_uri)
+        return (given.scheme, given.hostname, given.path, given.query) == (
+            registered.scheme, registered.hostname, registered.path, registered.query)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        # The secret in the form body (RFC 6749 §2.3.1), as GitHub's clients send it.
+        return method == "client_secret_post"
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+@dataclass
+class AuthorizationCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: float = field(default_factory=lambda: time.time() + CODE_LIFETIME_SECONDS)
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_code_challenge(self) -> str | None:
+        return self.code_challenge
+
+    def get_code_challenge_method(self) -> str | None:
+        return self.code_challenge_method
+
+
+@dataclass
+class IssuedToken(TokenMixin):
+    client_id: str
+    access_token: str
+    refresh_token: str | None
+    scope: str
+    expires_in: int
+    issued_at: float = field(default_factory=time.time)
+    revoked: bool = False
+
+    def check_client(self, client: Client) -> bool:
+        return client.get_client_id() == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def is_expired(self) -> bool:
+        return self.issued_at + self.expires_in < time.time()
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+    def get_user(self) -> dict:
+        return USER
+
+    def get_client(self) -> Client:
+        return Client()
+
+
+class AuthlibGitHub:
+    """Authlib behind GitHub's paths, in a thread; the same face as LocalGitHub for the tests:
+    `url`, `api_url`, `environment()`, `counters` (token_requests, refreshes, revocations)."""
+
+    def __init__(self, approve: bool = True, issuer: str | None = None) -> None:
+        self.client = Client()
+        self.approve = approve
+        self.counters = Counters()
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.tokens: dict[str, IssuedToken] = {}  # by access token
+        self.lock = threading.Lock()
+        self.app = self.create_app()
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.api_url = self.url + "/api/v3"
+        self.issuer = issuer or self.url + "/login/oauth"  # another value plays a mix-up
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    def environment(self) -> dict[str, str]:
+        return {"GITHUB_CLIENT_ID": CLIENT_ID, "GITHUB_CLIENT_SECRET": CLIENT_SECRET, "GITHUB_SERVER_URL": self.url}
+
+    def __enter__(self) -> AuthlibGitHub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self._thread.join()
+        self.server.server_close()
+
+    # -- Authlib's wiring ---------------------------------------------------------------------
+
+    def create_app(self) -> Flask:
+        app = Flask("authlib-github")
+        app.config.update(OAUTH2_REFRESH_TOKEN_GENERATOR=True, OAUTH2_TOKEN_EXPIRES_IN={
+            "authorization_code": TOKEN_LIFETIME_SECONDS, "refresh_token": TOKEN_LIFETIME_SECONDS})
+        server = AuthorizationServer(app, query_client=self.query_client, save_token=self.save_token)
+        server.register_grant(self.code_grant(), [CodeChallenge(required=True)])
+        server.register_grant(self.refresh_grant())
+        server.register_extension(self.issuer_parameter())
+        protect = ResourceProtector()
+        protect.register_token_validator(self.bearer_validator())
+
+        @app.get("/login/oauth/authorize")
+        def authorize():
+            try:  # Authlib's checks: client, redirect_uri, response_type, PKCE, repeated parameters
+                grant = server.get_consent_grant(end_user=USER)
+            except OAuth2Error as error:
+                return server.handle_error_response(None, error)
+            return server.create_authorization_response(grant_user=USER if self.approve else None, grant=grant)
+
+        @app.post("/login/oauth/access_token")
+        def access_token():
+            with self.lock:
+                self.counters.token_requests += 1
+            return server.create_token_response()
+
+        @app.get("/api/v3/user")
+        @protect()
+        def user():
+            return jsonify(USER)
+
+        @app.get("/api/v3/user/repos")
+        @protect()
+        def user_repos():
+            include_private = "repo" in current_token.get_scope().split()
+            return jsonify(repositories(Settings(), self.api_url, include_private))
+
+        @app.delete("/api/v3/applications/<client_id>/token")
+        def revoke(client_id: str):
+            auth = request.authorization
+            if client_id != CLIENT_ID or auth is None or auth.username != CLIENT_ID \
+                    or not self.client.check_client_secret(auth.password or ""):
+                return jsonify(message="Bad credentials"), 401
+            token = self.tokens.get((request.get_json(silent=True) or {}).get("access_token", ""))
+            if token is None or token.revoked:
+                return jsonify(message="Not Found"), 404
+            token.revoked = True  # the access token and its refresh token, as GitHub revokes both
+            self.counters.revocations += 1
+            return "", 204
+
+        return app
+
+    def query_client(self, client_id: str) -> Client | None:
+        return self.client if client_id == CLIENT_ID else None
+
+    def save_token(self, token: dict, oauth_request) -> None:
+        with self.lock:
+            self.tokens[token["access_token"]] = IssuedToken(
+                client_id=oauth_request.client.get_client_id(), access_token=token["access_token"],
+                refresh_token=token.get("refresh_token"), scope=token.get("scope", ""),
+                expires_in=token["expires_in"])
+            if oauth_request.payload.grant_type == "refresh_token":
+                self.counters.refreshes += 1
+
+    def code_grant(self) -> type:
+        outer = self
+
+        class CodeGrant(grants.AuthorizationCodeGrant):
+            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_post"]
+
+            def save_authorization_code(self, code: str, oauth_request) -> None:
+                data = oauth_request.payload.data
+                outer.codes[code] = AuthorizationCode(
+                    code=code, client_id=oauth_request.client.get_client_id(),
+                    redirect_uri=oauth_request.payload.redirect_uri, scope=oauth_request.payload.scope or "",
+                    code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"))
+
+            def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+                found = outer.codes.get(code)
+                if found and found.client_id == client.get_client_id() and found.expires_at > time.time():
+                    return found
+                return None
+
+            def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+                outer.codes.pop(authorization_code.code, None)
+
+            def authenticate_user(self, authorization_code: AuthorizationCode) -> dict:
+                return USER
+
+        return CodeGrant
+
+    def refresh_grant(self) -> type:
+        outer = self
+
+        class RotatingRefreshGrant(grants.RefreshTokenGrant):
+            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_post"]
+            INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every refresh returns a new refresh token
+
+            def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
+                for token in outer.tokens.values():
+                    if token.refresh_token == refresh_token and not token.revoked:
+                        return token
+                return None
+
+            def authenticate_user(self, credential: IssuedToken) -> dict:
+                return USER
+
+            def revoke_old_credential(self, credential: IssuedToken) -> None:
+                credential.revoked = True  # the old refresh token, and its access token, are spent
+
+        return RotatingRefreshGrant
+
+    def issuer_parameter(self) -> IssuerParameter:
+        outer = self
+
+        class Issuer(IssuerParameter):
+            def get_issuer(self) -> str:
+                return outer.issuer
+
+        return Issuer()
+
+    def bearer_validator(self) -> BearerTokenValidator:
+        outer = self
+
+        class Validator(BearerTokenValidator):
+            def authenticate_token(self, token_string: str) -> IssuedToken | None:
+                return outer.tokens.get(token_string)
+
+        return Validator()
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: object) -> None:
+        pass  # request lines carry codes: keep them out of the test output, as the tool does

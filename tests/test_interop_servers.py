@@ -1,0 +1,87 @@
+"""The whole chapter, run as a reader runs it, against three authorization servers (`oauth_server`):
+the stand-in as lenient as github.com, its strict RFC 6749/7636 mode, and Authlib, which nobody here
+wrote. A client that works only thanks to GitHub's leniency fails here.
+"""
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+
+import requests
+
+from tests.conftest import ROOT
+from tests.helpers import TOOL
+from token_manager import TokenStore
+
+
+def log_in(runner, server, *args):
+    result = runner.point_at(server).run(TOOL, "login", "--timeout", "30", *args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def expire_saved_token(token_path) -> dict:
+    saved = json.loads(token_path.read_text())
+    token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+    return saved
+
+
+def test_login_status_repos_logout(runner, oauth_server, token_path):
+    login = log_in(runner, oauth_server, "--explain")
+    assert "Logged in to" in login.stdout and "as octocat" in login.stdout
+    # Each server names itself in the callback, and the tool checked it (RFC 9207).
+    assert f"It named {oauth_server.url}/login/oauth as its issuer" in login.stdout
+
+    status = runner.run(TOOL, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["user"] == "octocat"
+
+    repos = runner.run(TOOL, "repos", "--json")
+    assert repos.returncode == 0, repos.stderr
+    assert [r["full_name"] for r in json.loads(repos.stdout)][:2] == ["octocat/project-001", "octocat/project-002"]
+
+    token = json.loads(token_path.read_text())["access_token"]
+    logout = runner.run(TOOL, "logout")
+    assert logout.returncode == 0, logout.stderr
+    assert oauth_server.counters.revocations == 1 and not token_path.exists()
+    # The server itself now refuses the token: revoked, not merely forgotten here.
+    answer = requests.get(f"{oauth_server.api_url}/user", timeout=10,
+                          headers={"Authorization": f"Bearer {token}", "User-Agent": "test"})
+    assert answer.status_code == 401
+
+
+def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(runner, oauth_server, token_path):
+    log_in(runner, oauth_server)
+    old = expire_saved_token(token_path)
+    repos = runner.run(TOOL, "repos", "--json")
+    assert repos.returncode == 0, repos.stderr
+    assert oauth_server.counters.refreshes == 1
+    new = json.loads(token_path.read_text())
+    assert new["access_token"] != old["access_token"] and new["refresh_token"] != old["refresh_token"]
+    # Rotation, checked by the server itself: the spent refresh token is refused.
+    reuse = requests.post(f"{oauth_server.url}/login/oauth/access_token", timeout=10, headers={"Accept": "application/json"},
+                          data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"],
+                                **{k.removeprefix("GITHUB_").lower(): v for k, v in oauth_server.environment().items()
+                                   if k in ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET")}})
+    assert reuse.json()["error"] in ("bad_refresh_token", "invalid_grant")  # GitHub's code / RFC 6749 §5.2's
+
+
+def test_eight_processes_with_an_expired_token_refresh_once(runner, oauth_server, token_path):
+    log_in(runner, oauth_server)
+    expire_saved_token(token_path)
+    worker = ROOT / "tests" / "helpers" / "refresh_worker.py"
+    settings = json.dumps(oauth_server.environment())
+    processes = [subprocess.Popen([sys.executable, str(worker), settings, str(token_path)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:  # all released together: they race for the refresh
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 8, results
+    saved = TokenStore(token_path).load()
+    assert {out.strip() for out, _ in results} == {hashlib.sha256(saved.access_token.encode()).hexdigest()}
+    assert oauth_server.counters.refreshes == 1
