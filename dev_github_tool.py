@@ -19,6 +19,9 @@ VERSION = "1.0.0"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 REPO_JSON_FIELDS = ("full_name", "private", "html_url", "description", "stargazers_count", "updated_at")
 DEFAULT_LIMIT = 30
+# The same as step 2's: time to sign in with two-factor authentication (importing step 2 here
+# would slow down --help, which imports nothing it does not need).
+DEFAULT_TIMEOUT_SECONDS = 300
 NAME_COLUMN_MIN = 12
 
 
@@ -183,7 +186,7 @@ def do_logout(ctx: Context) -> int:
                        f"valid at GitHub until you revoke it at {ctx.config.server_url}/settings/applications")
 
 
-def do_demo(interactive: bool, explain: bool) -> int:
+def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> int:
     import tempfile
     from pathlib import Path
 
@@ -198,7 +201,7 @@ def do_demo(interactive: bool, explain: bool) -> int:
         print(f"Demo: a local stand-in of GitHub runs at {github.url}; no account, no network, and the token")
         print(f"file lives in a temporary folder ({home}), so a real login is never touched.\n")
         print("== login: steps 1 and 2 (authorization URL, loopback callback, code exchange)")
-        do_login(ctx, scope="read:user repo", timeout=300, force=True, explain=explain)
+        do_login(ctx, scope="read:user repo", timeout=timeout, force=True, explain=explain)
         print("\n== status: step 3 asks GitHub who the token belongs to")
         do_status(ctx, as_json=False)
         print("\n== repos: step 3 pages through GET /user/repos")
@@ -239,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     login = commands.add_parser("login", parents=[common], help="sign in through the browser")
     login.add_argument("--scope", help='scopes to ask for, e.g. "read:user repo" (default: GITHUB_SCOPES)')
     login.add_argument("--no-browser", action="store_true", help="only print the URL (e.g. over SSH)")
-    login.add_argument("--timeout", type=positive(float), default=300,
-                       help="seconds to wait for the browser (default 300)")
+    login.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
+                       help=f"seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     login.add_argument("--force", action="store_true", help="sign in again even if already logged in")
     login.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
 
@@ -259,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", parents=[common], help="the whole flow offline, against a local stand-in")
     demo.add_argument("--interactive", action="store_true", help="click the consent page in your own browser")
     demo.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
+    demo.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
+                      help=f"with --interactive: seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     return parser
 
 
@@ -278,7 +283,7 @@ def positive(kind: type):
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        return do_demo(args.interactive, args.explain)
+        return do_demo(args.interactive, args.explain, args.timeout)
     if args.command == "login":
         return do_login(context_from_environment(args), args.scope, args.timeout, args.force, args.explain)
     # Reading and revoking need no client secret unless a refresh or revocation happens.

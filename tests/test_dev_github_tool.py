@@ -1,6 +1,7 @@
 """The complete tool, run as a reader runs it: subprocesses against the local GitHub."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -159,17 +160,42 @@ def test_a_browser_that_cannot_start_leaves_the_url_and_keeps_waiting(runner, gi
     assert result.returncode == 1 and "no callback arrived within 0.5 s" in result.stderr
 
 
-def test_ctrl_c_exits_130_and_frees_the_port(runner, github):
-    runner.point_at(github)
-    process = subprocess.Popen([sys.executable, str(ROOT / TOOL), "login", "--no-browser"], cwd=runner.cwd,
-                               env=runner.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    output = read_until(process.stdout, "/login/oauth/authorize?")  # printed once the server listens
-    url = output.strip().splitlines()[-1]
+def test_ctrl_c_exits_130_and_frees_the_port_while_the_browser_hangs(runner, github):
+    process = runner.point_at(github).start(TOOL, "login", extra_env={"BROWSER_BEHAVIOUR": "hang"})
+    output = read_until(process.stdout, "Waiting up to")  # the server listens and the browser was started
+    url = next(line for line in output.splitlines() if "/login/oauth/authorize?" in line)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
+    assert process.wait(timeout=30) == 130
+    stderr = process.stderr.read()
     assert "login cancelled" in stderr and "Traceback" not in stderr
     assert port_is_free("127.0.0.1", callback_port(url))
+
+
+# -- a browser command that blocks (w3m, lynx, a wrapper script) must not block the login ----------
+
+def browser_pid(runner) -> int:
+    return int((runner.cwd / "browser.pid").read_text())
+
+
+def test_a_browser_that_stays_open_does_not_hold_up_the_login(runner, github, token_path):
+    process = runner.point_at(github).start(TOOL, "login", extra_env={
+        "BROWSER_BEHAVIOUR": "linger", "BROWSER_PID_FILE": str(runner.cwd / "browser.pid")})
+    assert process.wait(timeout=30) == 0, process.stderr.read()
+    assert "Logged in to" in process.stdout.read() and token_path.exists()
+    os.kill(browser_pid(runner), 0)  # the browser is still open: the login did not wait for it
+
+
+def test_a_browser_that_never_returns_cannot_stall_the_timeout(runner, github):
+    process = runner.point_at(github).start(TOOL, "login", "--timeout", "1", extra_env={"BROWSER_BEHAVIOUR": "hang"})
+    assert process.wait(timeout=30) == 1
+    stderr = process.stderr.read()
+    assert "no callback arrived within 1 s" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_the_interactive_demo_has_a_timeout_too(runner):
+    process = runner.start(TOOL, "demo", "--interactive", "--timeout", "1", extra_env={"BROWSER_BEHAVIOUR": "hang"})
+    assert process.wait(timeout=30) == 1
+    assert "no callback arrived within 1 s" in process.stderr.read()
 
 
 def test_logout_offline_deletes_locally_and_says_where_to_revoke(runner, token_path):

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from stand_in.oauth import redirect_is_allowed, s256
+from local_github import LocalGitHub, Settings
 from tests.conftest import ROOT
 from tests.helpers import fetch, read_until
 
@@ -18,7 +19,8 @@ VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 
 
 def authorize(github, **overrides):
-    params = {"client_id": github.settings.client_id, "redirect_uri": "http://127.0.0.1:4000/callback",
+    params = {"response_type": "code", "client_id": github.settings.client_id,
+              "redirect_uri": "http://127.0.0.1:4000/callback",
               "scope": "read:user", "state": "s1", "code_challenge": s256(VERIFIER), "code_challenge_method": "S256"}
     params = {k: v for k, v in {**params, **overrides}.items() if v is not None}
     return fetch(f"{github.url}/login/oauth/authorize?{urlencode(params)}")
@@ -29,10 +31,22 @@ def code_from(location: str) -> str:
 
 
 def exchange(github, code, **overrides):
-    form = {"client_id": github.settings.client_id, "client_secret": github.settings.client_secret, "code": code,
+    return post_exchange(github, code, **overrides).json()
+
+
+def post_exchange(github, code, **overrides):
+    form = {"grant_type": "authorization_code", "client_id": github.settings.client_id,
+            "client_secret": github.settings.client_secret, "code": code,
             "redirect_uri": "http://127.0.0.1:4000/callback", "code_verifier": VERIFIER, **overrides}
+    form = {k: v for k, v in form.items() if v is not None}
     return requests.post(f"{github.url}/login/oauth/access_token", data=form,
-                         headers={"Accept": "application/json"}, timeout=10).json()
+                         headers={"Accept": "application/json"}, timeout=10)
+
+
+@pytest.fixture
+def strict_github():
+    with LocalGitHub(Settings(approval="auto", strict=True)) as server:
+        yield server
 
 
 @pytest.mark.parametrize("given, allowed", [
@@ -142,3 +156,91 @@ def test_script_prints_the_variables_to_point_the_steps_at_it():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# -- the issuer in the callback (RFC 9207), as github.com sends it -------------------------------
+
+def test_every_callback_names_the_issuer_as_github_does(github):
+    approved = parse_qs(urlsplit(authorize(github)[2]["Location"]).query)
+    assert approved["iss"] == [f"{github.url}/login/oauth"]
+
+
+def test_a_denied_request_names_the_issuer_too():
+    with LocalGitHub(Settings(approval="deny")) as github:
+        denied = parse_qs(urlsplit(authorize(github)[2]["Location"]).query)
+    assert denied["error"] == ["access_denied"] and denied["iss"] == [f"{github.url}/login/oauth"]
+
+
+def test_an_older_server_sends_no_issuer():
+    with LocalGitHub(Settings(approval="auto", issuer=None)) as github:
+        assert "iss" not in parse_qs(urlsplit(authorize(github)[2]["Location"]).query)
+
+
+# -- the strict mode: what RFC 6749 and 7636 require and GitHub forgives -------------------------
+
+def test_github_takes_an_exchange_without_grant_type(github):
+    code = code_from(authorize(github)[2]["Location"])
+    assert exchange(github, code, grant_type=None)["access_token"]
+
+
+def test_strict_refuses_an_exchange_without_grant_type_with_http_400(strict_github):
+    code = code_from(authorize(strict_github)[2]["Location"])
+    answer = post_exchange(strict_github, code, grant_type=None)
+    assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize("redirect_uri", ["http://127.0.0.1:4001/callback", None])
+def test_strict_wants_the_authorize_requests_redirect_uri_exactly(strict_github, redirect_uri):
+    code = code_from(authorize(strict_github)[2]["Location"])
+    answer = post_exchange(strict_github, code, redirect_uri=redirect_uri)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_github_takes_an_exchange_without_redirect_uri(github):
+    code = code_from(authorize(github)[2]["Location"])
+    assert exchange(github, code, redirect_uri=None)["access_token"]
+
+
+@pytest.mark.parametrize("server", ["github", "strict"])
+def test_a_missing_verifier_is_refused_when_a_challenge_was_sent(server, github, strict_github):
+    server = github if server == "github" else strict_github
+    code = code_from(authorize(server)[2]["Location"])
+    assert exchange(server, code, code_verifier=None)["error"] in ("bad_verification_code", "invalid_grant")
+
+
+def test_strict_refuses_a_repeated_parameter_at_the_token_endpoint(strict_github):
+    code = code_from(authorize(strict_github)[2]["Location"])
+    body = urlencode({"grant_type": "authorization_code", "client_id": strict_github.settings.client_id,
+                      "client_secret": strict_github.settings.client_secret, "code": code,
+                      "redirect_uri": "http://127.0.0.1:4000/callback", "code_verifier": VERIFIER})
+    answer = requests.post(f"{strict_github.url}/login/oauth/access_token", data=body + f"&code={code}", timeout=10,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+
+
+def test_strict_refuses_a_repeated_parameter_at_the_authorize_endpoint(strict_github):
+    params = urlencode({"response_type": "code", "client_id": strict_github.settings.client_id,
+                        "redirect_uri": "http://127.0.0.1:4000/callback", "state": "s1"})
+    status, _, headers = fetch(f"{strict_github.url}/login/oauth/authorize?{params}&state=s2")
+    assert status == 400 and "Location" not in headers
+
+
+def test_strict_wants_response_type_code(strict_github):
+    status, _, headers = authorize(strict_github, response_type=None)
+    query = parse_qs(urlsplit(headers["Location"]).query)
+    assert status == 302 and query["error"] == ["unsupported_response_type"] and query["state"] == ["s1"]
+
+
+def test_strict_answers_bad_credentials_with_401_invalid_client(strict_github):
+    code = code_from(authorize(strict_github)[2]["Location"])
+    answer = post_exchange(strict_github, code, client_secret="wrong")
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+
+
+def test_strict_answers_json_even_to_a_client_that_asks_for_nothing(strict_github):
+    code = code_from(authorize(strict_github)[2]["Location"])
+    answer = requests.post(f"{strict_github.url}/login/oauth/access_token", timeout=10, data={
+        "grant_type": "authorization_code", "client_id": strict_github.settings.client_id,
+        "client_secret": strict_github.settings.client_secret, "code": code,
+        "redirect_uri": "http://127.0.0.1:4000/callback", "code_verifier": VERIFIER})
+    assert answer.headers["Content-Type"].startswith("application/json") and answer.json()["access_token"]

@@ -98,6 +98,56 @@ def test_duplicated_state_is_refused(step2, github, config_for):
     assert seen["dup"] == 400
 
 
+# -- the issuer check (RFC 9207): a callback from another authorization server is never used -----
+
+def test_the_issuer_github_names_is_accepted(step2, github, config_for):
+    seen = {}
+
+    def browse(url):
+        seen["page"] = play_browser(url)
+        return True
+
+    assert github.issuer == config_for(github).issuer == f"{github.url}/login/oauth"  # as github.com sends it
+    assert sign_in(step2, config_for(github), browse).access_token
+    assert seen["page"][0] == 200 and "Signed in" in seen["page"][1]
+
+
+def test_a_callback_without_issuer_is_accepted_as_older_servers_send_none(step2, config_for):
+    with LocalGitHub(Settings(approval="auto", issuer=None)) as github:
+        assert sign_in(step2, config_for(github), lambda url: play_browser(url) and True).access_token
+        assert github.counters.token_requests == 1
+
+
+@pytest.mark.parametrize("issuer", ["https://evil.example/login/oauth", "", "http://127.0.0.1/login/oauth"])
+def test_a_callback_naming_another_issuer_is_refused_and_its_code_never_sent(step2, config_for, issuer):
+    pages = []
+    with LocalGitHub(Settings(approval="auto", issuer=issuer)) as github:
+        with pytest.raises(AuthError) as caught:
+            sign_in(step2, config_for(github), lambda url: pages.append(play_browser(url)) or True)
+    assert caught.value.step == "step 2 (callback)"
+    assert "mix-up" in str(caught.value) and "its code was not used" in str(caught.value)
+    assert github.counters.token_requests == 0
+    status, body = pages[0]
+    assert status == 400 and "Sign-in failed" in body and "mix-up" in body
+
+
+def test_the_issuer_is_checked_before_an_error_is_believed(step2, config_for):
+    with LocalGitHub(Settings(approval="deny", issuer="https://evil.example/login/oauth")) as github:
+        with pytest.raises(AuthError) as caught:
+            sign_in(step2, config_for(github), lambda url: play_browser(url) and True)
+    assert "mix-up" in str(caught.value) and "declined" not in str(caught.value)
+
+
+def test_a_hostile_issuer_cannot_drive_the_terminal(step2, github, config_for):
+    def browse(url):
+        fetch(callback_url(url, state=state_of(url), code="c", iss="\x1b[2Jhttps://evil.example\r\nX"))
+        return True
+
+    with pytest.raises(AuthError) as caught:
+        sign_in(step2, config_for(github), browse)
+    assert "\x1b" not in str(caught.value) and "\n" not in str(caught.value) and "\r" not in str(caught.value)
+
+
 def test_access_denied_ends_the_wait_with_you_declined(step2, config_for):
     with LocalGitHub(Settings(approval="deny")) as github:
         with pytest.raises(AuthError) as caught:
@@ -195,6 +245,7 @@ def test_exchange_sends_verifier_and_redirect_uri_and_asks_for_json(exchange):
     responses.post(config.token_url, json={"access_token": "gho_fake", "scope": "repo,gist", "token_type": "bearer"})
     token = run()
     sent = parse_qs(responses.calls[0].request.body)
+    assert sent["grant_type"] == ["authorization_code"]  # RFC 6749 §4.1.3, though GitHub does not need it
     assert sent["code_verifier"] == [request.code_verifier]
     assert sent["redirect_uri"] == ["http://127.0.0.1:5000/callback"]
     assert sent["client_secret"] == ["not-a-real-secret"] and sent["code"] == ["the-code"]

@@ -1,0 +1,96 @@
+"""Against Authlib, a server nobody here wrote: the callback checks hold, and both error dialects
+(GitHub's HTTP 200 form, RFC 6749's HTTP 400 JSON) end in the same one-line advice."""
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+from local_github import LocalGitHub, Settings
+from tests.helpers import TOOL, fetch, one_clean_line, sign_in
+from tests.helpers.authlib_server import AuthlibGitHub
+from token_manager import AuthError
+
+
+def authorization_code(step1, config, redirect_uri="http://127.0.0.1:4000/callback"):
+    """What a browser would bring back, taken straight from the authorize endpoint's redirect."""
+    request = step1.prepare_authorization_request(config, redirect_uri)
+    answer = requests.get(request.url, allow_redirects=False, timeout=10)
+    return request, parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+
+
+def test_a_wrong_state_never_reaches_authlibs_token_endpoint(step2, config_for):
+    seen = {}
+
+    def browse(url):
+        genuine = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        params = dict(parse_qs(urlsplit(genuine).query, keep_blank_values=True))
+        forged = {**{k: v[0] for k, v in params.items()}, "state": "not-the-state"}
+        seen["page"] = fetch(f"{genuine.split('?')[0]}?{urlencode(forged)}")
+        return True
+
+    with AuthlibGitHub() as authlib:
+        with pytest.raises(AuthError, match="no callback arrived"):
+            sign_in(step2, config_for(authlib), browse, timeout=1)
+    assert seen["page"][0] == 400
+    assert authlib.counters.token_requests == 0
+
+
+def test_a_callback_naming_another_issuer_never_reaches_authlibs_token_endpoint(runner):
+    # Authlib itself names the wrong issuer here, as a server in a mix-up attack would.
+    with AuthlibGitHub(issuer="https://evil.example/login/oauth") as authlib:
+        result = runner.point_at(authlib).run(TOOL, "login", "--timeout", "30")
+    assert one_clean_line(result)
+    assert result.stderr.startswith("login failed at step 2 (callback): the callback names "
+                                    "'https://evil.example/login/oauth' as its issuer")
+    assert authlib.counters.token_requests == 0
+    page = (runner.cwd / "browser-page.html").read_text()
+    assert page.startswith("400") and "mix-up" in page
+
+
+def test_authlib_answers_errors_with_http_400_json_and_the_tool_understands(step1, step2):
+    with AuthlibGitHub() as authlib:
+        config = step1.load_config(env=authlib.environment())
+        request, code = authorization_code(step1, config)
+        step2.exchange_code_for_token(config, code, request)
+        raw = requests.post(config.token_url, timeout=10, data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": request.redirect_uri,
+            "code_verifier": request.code_verifier, "client_id": config.client_id,
+            "client_secret": config.client_secret})
+        with pytest.raises(AuthError) as caught:
+            step2.exchange_code_for_token(config, code, request)  # the code is spent
+    assert raw.status_code == 400 and raw.json()["error"] == "invalid_grant"  # RFC 6749 §5.2
+    assert "says invalid_grant" in str(caught.value) and "run login again" in str(caught.value)
+
+
+def test_github_answers_errors_with_http_200_form_and_the_tool_understands(step1, step2):
+    with LocalGitHub(Settings(approval="auto")) as github:
+        config = step1.load_config(env=github.environment())
+        request, code = authorization_code(step1, config)
+        step2.exchange_code_for_token(config, code, request)
+        raw = requests.post(config.token_url, timeout=10, data={
+            "grant_type": "authorization_code", "code": code, "client_id": config.client_id,
+            "client_secret": config.client_secret})
+        with pytest.raises(AuthError) as caught:
+            step2.exchange_code_for_token(config, code, request)
+    assert raw.status_code == 200 and parse_qs(raw.text)["error"] == ["bad_verification_code"]  # GitHub's way
+    assert "says bad_verification_code" in str(caught.value) and "run login again" in str(caught.value)
+
+
+@pytest.mark.parametrize("server, refused", [("github", False), ("strict", True), ("authlib", True)])
+def test_an_exchange_without_grant_type_works_only_at_github(step1, server, refused):
+    """What hid the missing grant_type: GitHub forgives it, RFC servers do not. The suite's
+    oracles must include the ones that do not."""
+    make = {"github": lambda: LocalGitHub(Settings(approval="auto")),
+            "strict": lambda: LocalGitHub(Settings(approval="auto", strict=True)),
+            "authlib": AuthlibGitHub}[server]
+    with make() as oauth_server:
+        config = step1.load_config(env=oauth_server.environment())
+        request, code = authorization_code(step1, config)
+        answer = requests.post(config.token_url, timeout=10, headers={"Accept": "application/json"}, data={
+            "code": code, "redirect_uri": request.redirect_uri, "code_verifier": request.code_verifier,
+            "client_id": config.client_id, "client_secret": config.client_secret})
+    if refused:
+        assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
+    else:
+        assert answer.status_code == 200 and answer.json()["access_token"]
