@@ -4,13 +4,14 @@ Run:  python 3_github_request.py [--limit 10] [--visibility all|public|private]
 Needs: a token saved by step 2 (or GH_TOKEN / GITHUB_TOKEN), and the same settings as step 2.
 Watch for: the token travels only in the Authorization header, only to the API host it was
 issued for, and is never printed; an expiring token is refreshed first (token_manager.py); every
-failure says what to do, from "Bad credentials" to rate limits.
+failure says what to do, from "Bad credentials" to rate limits. It imports neither step 1 nor
+step 2: the settings (oauth_config.py) and the token endpoint's client (token_endpoint.py) are
+all it needs, so `status` and `repos` start without a callback server or a browser module.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import time
@@ -21,6 +22,15 @@ from urllib.parse import urlsplit
 
 import requests
 
+from oauth_config import OAuthConfig, load_config
+from token_endpoint import (
+    HTTP_TIMEOUT_SECONDS,
+    USER_AGENT,
+    TokenEndpointError,
+    network_failure,
+    post_to_token_endpoint,
+    token_from_fields,
+)
 from token_manager import (
     STEP_REFRESH,
     STEP_REVOKE,
@@ -33,14 +43,11 @@ from token_manager import (
     safe_text,
 )
 
-step1 = importlib.import_module("1_authorization_url")
-step2 = importlib.import_module("2_callback_exchange")
 
 STEP_API = "step 3 (API request)"
 # Pin the API version so a new default cannot change the fields under us (GitHub's REST versioning).
 API_VERSION = "2026-03-10"
 API_ACCEPT = "application/vnd.github+json"
-HTTP_TIMEOUT_SECONDS = step2.HTTP_TIMEOUT_SECONDS
 MAX_PER_PAGE = 100  # GitHub's maximum: fewer round trips
 SERVER_ERROR_RETRIES = 2  # a GET is safe to repeat; a 502 from a proxy often passes
 RETRY_BACKOFF_SECONDS = 1.0  # doubled on each retry
@@ -80,7 +87,7 @@ class TokenSource:
     description: str  # where it came from, for status lines
 
 
-def refresh_github_token(config: step1.OAuthConfig) -> Callable[[Token], Token]:
+def refresh_github_token(config: OAuthConfig) -> Callable[[Token], Token]:
     """GitHub's side of token_manager's refresh hook: grant_type=refresh_token at the token endpoint."""
 
     def refresh(old: Token) -> Token:
@@ -91,19 +98,19 @@ def refresh_github_token(config: step1.OAuthConfig) -> Callable[[Token], Token]:
             raise AuthError(STEP_REFRESH, "GITHUB_CLIENT_SECRET is not set, and GitHub needs it to refresh "
                             "a token — put it in .env")
         try:
-            fields = step2.post_to_token_endpoint(
+            fields = post_to_token_endpoint(
                 config, {"grant_type": "refresh_token", "refresh_token": old.refresh_token or ""}, STEP_REFRESH)
-        except step2.TokenEndpointError as error:
+        except TokenEndpointError as error:
             if error.code in ("bad_refresh_token", "invalid_grant"):
                 raise RefreshRejected(STEP_REFRESH, f"{error.server} says {error.code}: the refresh token expired, "
                                       "was revoked or was already used") from error
             raise
-        return step2.token_from_fields(config, fields, STEP_REFRESH)
+        return token_from_fields(config, fields, STEP_REFRESH)
 
     return refresh
 
 
-def revoke_github_token(config: step1.OAuthConfig) -> Callable[[Token], None]:
+def revoke_github_token(config: OAuthConfig) -> Callable[[Token], None]:
     """GitHub's side of token_manager's revocation hook (DELETE /applications/{client_id}/token)."""
 
     def revoke(token: Token) -> None:
@@ -119,7 +126,7 @@ def revoke_github_token(config: step1.OAuthConfig) -> Callable[[Token], None]:
                 url, auth=(config.client_id, config.client_secret), json={"access_token": token.access_token},
                 headers=api_headers(), timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
         except requests.RequestException as error:
-            raise step2.network_failure(error, urlsplit(url).netloc, STEP_REVOKE, f"revoke it at {where}") from error
+            raise network_failure(error, urlsplit(url).netloc, STEP_REVOKE, f"revoke it at {where}") from error
         # 404 and 422 mean GitHub no longer knows the token: it is as good as revoked.
         if response.status_code not in (204, 404, 422):
             raise AuthError(STEP_REVOKE, f"GitHub answered HTTP {response.status_code} — revoke it at {where}")
@@ -127,12 +134,12 @@ def revoke_github_token(config: step1.OAuthConfig) -> Callable[[Token], None]:
     return revoke
 
 
-def github_token_manager(config: step1.OAuthConfig, store: TokenStore | None = None) -> TokenManager:
+def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -> TokenManager:
     return TokenManager(store or TokenStore(), refresh=refresh_github_token(config),
                         revoke=revoke_github_token(config))
 
 
-def load_token(config: step1.OAuthConfig, manager: TokenManager, environ: dict[str, str] | None = None) -> TokenSource:
+def load_token(config: OAuthConfig, manager: TokenManager, environ: dict[str, str] | None = None) -> TokenSource:
     """The token to use: GH_TOKEN or GITHUB_TOKEN if set, else the saved one (refreshed if needed)."""
     environ = os.environ if environ is None else environ
     for variable in TOKEN_VARIABLES:
@@ -150,7 +157,7 @@ def load_token(config: step1.OAuthConfig, manager: TokenManager, environ: dict[s
 
 
 def api_headers() -> dict[str, str]:
-    return {"Accept": API_ACCEPT, "X-GitHub-Api-Version": API_VERSION, "User-Agent": step2.USER_AGENT}
+    return {"Accept": API_ACCEPT, "X-GitHub-Api-Version": API_VERSION, "User-Agent": USER_AGENT}
 
 
 def local_time(epoch_seconds: str | None) -> str:
@@ -203,7 +210,7 @@ def describe_failure(response: requests.Response) -> AuthError:
 class GitHubClient:
     """One requests.Session for the whole run: one TCP connection, the same headers every time."""
 
-    def __init__(self, config: step1.OAuthConfig, token: Token, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, config: OAuthConfig, token: Token, sleep: Callable[[float], None] = time.sleep) -> None:
         self.api_url = config.api_url
         self.session = requests.Session()
         self.session.headers.update(api_headers())
@@ -222,7 +229,7 @@ class GitHubClient:
             try:
                 response = self.session.get(url, params=params, timeout=HTTP_TIMEOUT_SECONDS)
             except requests.RequestException as error:
-                raise step2.network_failure(error, host, STEP_API) from error
+                raise network_failure(error, host, STEP_API) from error
             if response.status_code >= 500 and server_errors < SERVER_ERROR_RETRIES:
                 self.sleep(RETRY_BACKOFF_SECONDS * 2 ** server_errors)
                 server_errors += 1
@@ -292,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visibility", choices=("all", "public", "private"))
     args = parser.parse_args(argv)
     try:
-        config = step1.load_config(require_secret=False)
+        config = load_config(require_secret=False)
         source = load_token(config, github_token_manager(config))
         print(f"Using the token from {source.description} ({mask(source.token.access_token)}).")
         client = GitHubClient(config, source.token)

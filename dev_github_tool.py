@@ -26,8 +26,17 @@ NAME_COLUMN_MIN = 12
 
 
 def step(module_name: str):
-    """Import a step only when a command needs it (the numbered files cannot be imported by name)."""
+    """Import a step only when a command needs it (the numbered files cannot be imported by name).
+
+    Each command loads only what it uses: `status` and `repos` need the settings, the token
+    manager and step 3, never step 1's URL machinery or step 2's callback server and browser.
+    """
     return importlib.import_module(module_name)
+
+
+def say(text: str) -> None:
+    # Flush at once: the URL must be on screen while login waits, even when the output is a pipe.
+    print(text, flush=True)
 
 
 class Context:
@@ -38,7 +47,7 @@ class Context:
         self.store = store
         self.open_browser = open_browser  # None: only print the URL
         self.environ = environ  # where GH_TOKEN / GITHUB_TOKEN are looked up
-        self.say = step("2_callback_exchange").print_now
+        self.say = say
 
     @property
     def host(self) -> str:
@@ -58,19 +67,19 @@ class Context:
 def context_from_environment(args: argparse.Namespace, require_secret: bool = True) -> Context:
     import os
 
-    step2 = step("2_callback_exchange")
-    config = step("1_authorization_url").load_config(require_secret=require_secret)
-    no_browser = getattr(args, "no_browser", False)
-    return Context(config, step("token_manager").TokenStore(), None if no_browser else step2.open_in_browser,
-                   os.environ)
+    config = step("oauth_config").load_config(require_secret=require_secret)
+    open_browser = None
+    if args.command == "login" and not args.no_browser:
+        open_browser = step("2_callback_exchange").open_in_browser
+    return Context(config, step("token_manager").TokenStore(), open_browser, os.environ)
 
 
 # -- the commands, each written once and used by both the CLI and the demo ----------------------
 
 def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool) -> int:
-    step1, step2, step3 = step("1_authorization_url"), step("2_callback_exchange"), step("3_github_request")
+    settings, step2, step3 = step("oauth_config"), step("2_callback_exchange"), step("3_github_request")
     tm = step("token_manager")
-    scopes = step1.parse_scopes(scope, "--scope") if scope else None
+    scopes = settings.parse_scopes(scope, "--scope") if scope else None
     manager = ctx.manager()
     if not force:
         try:
@@ -195,7 +204,7 @@ def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_S
     settings = local.Settings(approval="ask" if interactive else "auto", expiring=True)
     with tempfile.TemporaryDirectory(prefix="dev-github-tool-demo-") as home, local.LocalGitHub(settings) as github:
         # The demo never reads .env or your real token: its settings and its token file are its own.
-        config = step("1_authorization_url").load_config(env=github.environment())
+        config = step("oauth_config").load_config(env=github.environment())
         open_browser = step("2_callback_exchange").open_in_browser if interactive else _auto_browser(local)
         ctx = Context(config, tm.TokenStore(Path(home) / "token.json"), open_browser, environ={})
         print(f"Demo: a local stand-in of GitHub runs at {github.url}; no account, no network, and the token")

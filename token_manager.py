@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.refresh:
             # The classes above are provider-general; step 3 plugs in GitHub's refresh request.
             step3 = importlib.import_module("3_github_request")
-            token = step3.github_token_manager(step3.step1.load_config(), store).refresh()
+            token = step3.github_token_manager(step3.load_config(), store).refresh()
             print("Refreshed.")
         else:
             token = store.load()

@@ -118,6 +118,29 @@ def test_help_version_and_usage_errors_do_not_import_requests(argv):
     assert result.stderr.strip().splitlines()[-1] == "False False"
 
 
+# Nothing `status` and `repos` use may pull these in: they are login's (issue "Fast where a user feels it").
+LOGIN_ONLY_MODULES = ("1_authorization_url", "2_callback_exchange", "http.server", "socketserver", "webbrowser",
+                      "html", "secrets", "local_github")
+
+
+@pytest.mark.parametrize("command", ["status", "repos"])
+def test_status_and_repos_import_no_callback_server_browser_or_url_machinery(runner, expiring_github, command):
+    runner.point_at(expiring_github).run(TOOL, "login")
+    probe = (
+        "import runpy, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        f"sys.argv = ['dev_github_tool.py', {command!r}]\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / TOOL)!r}, run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        f"print(sorted(set({LOGIN_ONLY_MODULES!r}) & set(sys.modules)), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=runner.cwd,
+                            env=runner.env, timeout=60)
+    assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr
+
+
 def test_usage_errors_exit_2(runner):
     assert runner.run(TOOL, "repos", "--limit", "0").returncode == 2
     assert runner.run(TOOL, "fly").returncode == 2

@@ -26,9 +26,11 @@ EXPECTED_FROM_API = {**EXPECTED, "truncated": "not usable JSON", "html": "not us
 
 
 @pytest.fixture
-def short_timeouts(step2, step3, monkeypatch):
+def short_timeouts(step3, monkeypatch):
     # The black hole never answers: waiting out a short read timeout is the behaviour under test.
-    monkeypatch.setattr(step2, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
+    import token_endpoint
+
+    monkeypatch.setattr(token_endpoint, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
     monkeypatch.setattr(step3, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
 
 
