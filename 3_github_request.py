@@ -16,8 +16,8 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import requests
@@ -81,8 +81,7 @@ class BearerAuth(requests.auth.AuthBase):
         return f"BearerAuth({mask(self._access_token)})"
 
 
-@dataclass(frozen=True)
-class TokenSource:
+class TokenSource(NamedTuple):
     token: Token
     description: str  # where it came from, for status lines
 

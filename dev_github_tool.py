@@ -95,14 +95,14 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
 
     def confirm_identity(token):
         # GitHub's advice: ask who signed in with the new token before trusting it.
-        from dataclasses import replace
-
         client = step3.GitHubClient(ctx.config, token)
         try:
-            return replace(token, account=client.get_user()["login"])
+            return token._replace(account=client.get_user()["login"])
         finally:
             client.close()
 
+    if explain:
+        ctx.say(f"Settings: read from {settings_source(ctx.config)}.")
     token = step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout, open_browser=ctx.open_browser,
                                        say=ctx.say, explain=explain, confirm=confirm_identity)
     manager.save(token)
@@ -131,7 +131,7 @@ def do_status(ctx: Context, as_json: bool) -> int:
         print(json.dumps({
             "logged_in": True, "host": ctx.host, "user": user["login"], "scopes": list(scopes),
             "token": tm.mask(token.access_token), "expires_at": token.expires_at,
-            "refreshable": token.can_refresh(), "source": source.description,
+            "refreshable": token.can_refresh(), "source": source.description, "settings": ctx.config.env_file,
         }, indent=2))
         return EXIT_OK
     if token.expires_at is None:
@@ -143,7 +143,12 @@ def do_status(ctx: Context, as_json: bool) -> int:
     print(f"  ✓ Logged in as {user['login']} (token from {source.description})")
     print(f"  - Token: {tm.mask(token.access_token)}, {expiry}")
     print(f"  - Scopes: {', '.join(scopes) or '(none: public data only)'}")
+    print(f"  - Settings: {settings_source(ctx.config)}")
     return EXIT_OK
+
+
+def settings_source(config) -> str:
+    return f"{config.env_file} and the environment" if config.env_file else "the environment (no .env in this folder)"
 
 
 def format_repo_table(repos: list[dict], width: int) -> list[str]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from token_manager import AuthError
@@ -32,6 +33,10 @@ TOKEN_PATH = "/login/oauth/access_token"
 # GitHub names itself `<server>/login/oauth` in the callback's `iss` parameter (RFC 9207); step 2
 # compares it with this, so a response from another authorization server is never used.
 ISSUER_PATH = "/login/oauth"
+ENV_FILE_NAME = ".env"
+# Values copied unchanged from .env.example: refused, so that a forgotten one is named at once
+# instead of failing later as "incorrect_client_credentials" at GitHub.
+PLACEHOLDERS = {"GITHUB_CLIENT_ID": "your-client-id", "GITHUB_CLIENT_SECRET": "your-client-secret"}
 SETTINGS_HINT = "see .env.example and your OAuth app's page at https://github.com/settings/developers"
 
 # RFC 6749 §3.3: a scope is printable ASCII except space, double quote and backslash.
@@ -39,8 +44,7 @@ SCOPE_PATTERN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+')
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 
 
-@dataclass(frozen=True)
-class LoopbackRedirect:
+class LoopbackRedirect(NamedTuple):
     """Where the browser comes back to: a loopback IP, a path, and a port or None for 'any free one'."""
 
     host: str
@@ -56,16 +60,19 @@ class LoopbackRedirect:
         return f"http://{host}{'' if self.port is None else f':{self.port}'}{self.path}"
 
 
-@dataclass(frozen=True)
-class OAuthConfig:
-    """The OAuth app's settings, read once from the environment and `.env`."""
+class OAuthConfig(NamedTuple):
+    """The OAuth app's settings, read once from the environment and `.env`.
+
+    A NamedTuple, not a dataclass: see the note above token_manager.Token.
+    """
 
     client_id: str
-    client_secret: str = field(repr=False)
+    client_secret: str
     scopes: tuple[str, ...]
     redirect: LoopbackRedirect
     server_url: str
     api_url: str
+    env_file: str | None = None  # the .env the settings came from, for messages; None: environment only
 
     @property
     def authorize_url(self) -> str:
@@ -78,6 +85,12 @@ class OAuthConfig:
     @property
     def issuer(self) -> str:
         return self.server_url + ISSUER_PATH
+
+    def __repr__(self) -> str:
+        # The client secret stays out of logs and tracebacks.
+        return (f"OAuthConfig(client_id={self.client_id!r}, client_secret='…', scopes={self.scopes!r}, "
+                f"redirect={str(self.redirect)!r}, server_url={self.server_url!r}, api_url={self.api_url!r}, "
+                f"env_file={self.env_file!r})")
 
 
 def config_error(variable: str, problem: str, fix: str = SETTINGS_HINT) -> AuthError:
@@ -151,30 +164,48 @@ def parse_endpoint_url(variable: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def find_env_file() -> Path | None:
+    """The `.env` in the current folder, if there is one. Only there: python-dotenv's own search
+    walks up the parent folders, where a `.env` may belong to another app, with another client
+    ID and wider scopes, and it would be used without a word."""
+    candidate = Path.cwd() / ENV_FILE_NAME
+    return candidate if candidate.is_file() else None
+
+
 def load_config(env: dict[str, str] | None = None, require_secret: bool = True) -> OAuthConfig:
     """Read the settings from the environment, after loading `.env` from the current folder.
 
     A variable already set in the environment wins over `.env`. Every problem is an AuthError
-    that names the variable and the fix.
+    that names the variable, the fix, and the `.env` the settings came from.
     """
+    env_file = None
     if env is None:
-        from dotenv import find_dotenv, load_dotenv
+        env_file = find_env_file()
+        if env_file is not None:  # python-dotenv is imported only when there is a file to read
+            from dotenv import load_dotenv
 
-        load_dotenv(find_dotenv(usecwd=True), override=False)
+            load_dotenv(env_file, override=False)
         env = dict(os.environ)
+    try:
+        return read_settings(env, require_secret, env_file)
+    except AuthError as error:
+        source = f"settings read from {env_file} and the environment" if env_file else \
+            "settings read from the environment; no .env in the current folder"
+        raise AuthError(error.step, f"{error.message} ({source})") from None
 
+
+def read_settings(env: dict[str, str], require_secret: bool, env_file: Path | None) -> OAuthConfig:
     def optional(name: str, default: str) -> str:
         return env.get(name, "").strip() or default
 
-    client_id = env.get("GITHUB_CLIENT_ID", "").strip()
-    if not client_id:
-        raise config_error("GITHUB_CLIENT_ID", "is not set",
-                           f"copy .env.example to .env and fill it in; {SETTINGS_HINT}")
+    client_id = required(env, "GITHUB_CLIENT_ID", f"copy .env.example to .env and fill it in; {SETTINGS_HINT}")
     client_secret = env.get("GITHUB_CLIENT_SECRET", "").strip()
     if require_secret and not client_secret:
         raise config_error("GITHUB_CLIENT_SECRET", "is not set",
                            "GitHub needs it for the token exchange even with PKCE; "
                            "generate one on your OAuth app's page and put it in .env")
+    if client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
+        raise placeholder_error("GITHUB_CLIENT_SECRET")
     server_url = parse_endpoint_url("GITHUB_SERVER_URL", optional("GITHUB_SERVER_URL", DEFAULT_SERVER_URL))
     default_api = GITHUB_COM_API_URL if server_url == DEFAULT_SERVER_URL else server_url + ENTERPRISE_API_PATH
     return OAuthConfig(
@@ -184,4 +215,19 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True) 
         redirect=parse_redirect_uri(optional("GITHUB_REDIRECT_URI", DEFAULT_REDIRECT_URI)),
         server_url=server_url,
         api_url=parse_endpoint_url("GITHUB_API_URL", optional("GITHUB_API_URL", default_api)),
+        env_file=str(env_file) if env_file else None,
     )
+
+
+def required(env: dict[str, str], name: str, fix: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise config_error(name, "is not set", fix)
+    if value == PLACEHOLDERS.get(name):
+        raise placeholder_error(name)
+    return value
+
+
+def placeholder_error(variable: str) -> AuthError:
+    return config_error(variable, f"still holds the placeholder from .env.example ({PLACEHOLDERS[variable]})",
+                        f"fill in your OAuth app's value; {SETTINGS_HINT}")

@@ -22,8 +22,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 APP_DIR_NAME = "dev-github-tool"
 TOKEN_FILE_NAME = "token.json"
@@ -110,19 +110,23 @@ def _seconds_or_none(name: str, value: object) -> float | None:
     return seconds
 
 
-@dataclass(frozen=True)
-class Token:
+# The records that `status` and `repos` use (here, in oauth_config.py and step 3) are NamedTuples:
+# typed and immutable like a frozen dataclass, but `import dataclasses` loads `inspect` and its
+# kin, which would cost every `status` and `repos` about 8 ms (benchmarks/cli_speed.py).
+# `token._replace(...)` is the NamedTuple spelling of `dataclasses.replace(token, ...)`.
+class Token(NamedTuple):
     """An access token and everything needed to use, refresh and bind it.
 
     `issuer` is the authorization server that issued it and `resource` the only API it may be
-    sent to (RFC 8707's word): a token for one host is never offered to another.
+    sent to (RFC 8707's word): a token for one host is never offered to another. Its repr masks
+    both secrets.
     """
 
-    access_token: str = field(repr=False)
+    access_token: str
     token_type: str = "bearer"
     scopes: tuple[str, ...] = ()
     expires_at: float | None = None
-    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token: str | None = None
     refresh_token_expires_at: float | None = None
     issuer: str = ""
     resource: str = ""
@@ -183,7 +187,7 @@ class Token:
         return self.refresh_token_expires_at > (time.time() if now is None else now)
 
     def to_json(self) -> dict[str, object]:
-        return {"version": TOKEN_FILE_VERSION, **asdict(self), "scopes": list(self.scopes)}
+        return {"version": TOKEN_FILE_VERSION, **self._asdict(), "scopes": list(self.scopes)}
 
     @classmethod
     def from_json(cls, data: object) -> Token:
@@ -207,7 +211,7 @@ class Token:
         scopes = data.get("scopes")
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
             raise ValueError("scopes is not a list of text")
-        known = {name: data.get(name) for name in cls.__dataclass_fields__ if name != "scopes"}
+        known = {name: data.get(name) for name in cls._fields if name != "scopes"}
         return cls(**known, scopes=tuple(scopes))  # type: ignore[arg-type]
 
 
@@ -322,8 +326,7 @@ RefreshFunction = Callable[[Token], Token]
 RevokeFunction = Callable[[Token], None]
 
 
-@dataclass(frozen=True)
-class LogoutResult:
+class LogoutResult(NamedTuple):
     had_token: bool
     revoked: bool
     problem: str | None = None
@@ -388,7 +391,7 @@ class TokenManager:
             if still_valid:
                 # Keep the working access token, but drop the dead refresh token so that it is
                 # never sent again: some providers revoke the whole grant when they see one reused.
-                self.store.save(replace(token, refresh_token=None, refresh_token_expires_at=None))
+                self.store.save(token._replace(refresh_token=None, refresh_token_expires_at=None))
                 return token
             self.store.delete()
             raise AuthError(STEP_REFRESH, f"{error.message}; the saved token was removed — run login again") from error
@@ -396,8 +399,7 @@ class TokenManager:
             if still_valid:
                 return token  # a network hiccup: the token still works for a little while
             raise  # the file stays as it was, so a later try can still refresh
-        fresh = replace(
-            fresh,
+        fresh = fresh._replace(
             # RFC 6749 §6: a provider may keep the old refresh token (no rotation) or the old scopes.
             refresh_token=fresh.refresh_token or token.refresh_token,
             refresh_token_expires_at=fresh.refresh_token_expires_at

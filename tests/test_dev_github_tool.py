@@ -25,6 +25,7 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
     status = runner.run(TOOL, "status")
     assert status.returncode == 0, status.stderr
     assert "Logged in as octocat" in status.stdout and f"gho_…{saved['access_token'][-4:]}" in status.stdout
+    assert "Settings: the environment (no .env in this folder)" in status.stdout
 
     status_json = json.loads(runner.run(TOOL, "status", "--json").stdout)
     assert status_json["user"] == "octocat" and status_json["scopes"] == ["read:user"]
@@ -99,6 +100,7 @@ def test_explain_on_login_never_shows_a_secret(runner, github):
     result = runner.point_at(github).run(TOOL, "login", "--explain")
     assert result.returncode == 0, result.stderr
     assert "code_verifier" in result.stdout and "constant time" in result.stdout
+    assert "Settings: read from the environment (no .env in this folder)." in result.stdout
     for secret in github.counters.secrets_seen:
         assert secret not in result.stdout + result.stderr
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from local_github import SECRET_MARKER, LocalGitHub, Settings, play_browser
 from tests.helpers import TOOL, sign_in
-from token_manager import Token, TokenStore
+from token_manager import TokenStore
 
 TOKEN_FILES = {"token.json", "token.json.lock"}
 
@@ -73,7 +73,7 @@ def test_no_log_record_carries_a_secret(step2, step3, expiring_github, config_fo
     config = config_for(expiring_github)
     token = sign_in(step2, config, lambda url: play_browser(url) and True, explain=True)
     store = TokenStore(token_path)
-    store.save(Token(**{**token.__dict__, "expires_at": time.time() - 1}))
+    store.save(token._replace(expires_at=time.time() - 1))
     manager = step3.github_token_manager(config, store)
     client = step3.GitHubClient(config, step3.load_token(config, manager, environ={}).token)
     list(client.list_repositories())

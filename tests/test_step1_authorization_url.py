@@ -5,6 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+import oauth_config
+from tests.conftest import ROOT
 from tests.helpers import APP_SETTINGS
 from token_manager import AuthError
 
@@ -120,3 +122,33 @@ def test_script_without_configuration_says_what_to_do(runner):
     assert result.stderr.count("\n") == 1
     assert "GITHUB_CLIENT_ID is not set" in result.stderr and ".env.example" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_dotenv_in_a_parent_folder_is_not_used(step1, tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("GITHUB_CLIENT_ID=another-apps-id\n")
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    with pytest.raises(AuthError, match="GITHUB_CLIENT_ID is not set") as caught:
+        step1.load_config()
+    assert "no .env in the current folder" in str(caught.value)
+
+
+def test_a_configuration_error_names_the_dotenv_it_read(step1, tmp_path):
+    (tmp_path / ".env").write_text("GITHUB_CLIENT_ID=Ov23liExample\nGITHUB_REDIRECT_URI=http://localhost/callback\n")
+    with pytest.raises(AuthError) as caught:
+        step1.load_config()
+    assert f"settings read from {tmp_path / '.env'}" in str(caught.value)
+
+
+@pytest.mark.parametrize("variable, placeholder", [("GITHUB_CLIENT_ID", "your-client-id"),
+                                                   ("GITHUB_CLIENT_SECRET", "your-client-secret")])
+def test_placeholders_copied_from_env_example_are_refused(step1, variable, placeholder):
+    env = {**APP_SETTINGS, variable: placeholder}
+    with pytest.raises(AuthError, match=f"{variable} still holds the placeholder from .env.example"):
+        step1.load_config(env=env)
+
+
+def test_env_example_holds_exactly_the_placeholders_that_are_refused():
+    example = (ROOT / ".env.example").read_text()
+    for variable, placeholder in oauth_config.PLACEHOLDERS.items():
+        assert f"{variable}={placeholder}\n" in example

@@ -141,7 +141,7 @@ def test_script_prints_who_and_repositories_but_never_the_token(runner, github, 
 def test_script_refreshes_an_expired_token_first(runner, expiring_github, config_for, token_path):
     config = config_for(expiring_github)
     token = issued(expiring_github, config)
-    TokenStore(token_path).save(Token(**{**token.__dict__, "expires_at": time.time() - 1}))
+    TokenStore(token_path).save(token._replace(expires_at=time.time() - 1))
     result = runner.point_at(expiring_github).run("3_github_request.py", "--limit", "1")
     assert result.returncode == 0, result.stderr
     assert expiring_github.counters.refreshes == 1

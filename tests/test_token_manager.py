@@ -235,7 +235,7 @@ def test_a_network_error_during_refresh_keeps_the_file(store):
 def saved_expired(expiring_github, config, store) -> dict:
     answer = expiring_github.grant_tokens(("read:user",))
     received = Token.from_token_response(answer, issuer=config.server_url, resource=config.api_url)
-    store.save(Token(**{**received.__dict__, "expires_at": time.time() - 5}))
+    store.save(received._replace(expires_at=time.time() - 5))
     return answer
 
 
