@@ -1,4 +1,5 @@
-"""The complete tool, run as a reader runs it: subprocesses against the local GitHub."""
+"""The complete tool against the local GitHub: in-process through main(argv) (`cli`), and as a
+subprocess (`runner`) where only a real process shows it: BROWSER, signals, --debug, imports."""
 
 import json
 import os
@@ -48,56 +49,56 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
     assert one_clean_line(after) and "not logged in" in after.stderr
 
 
-def test_the_browser_page_tells_when_the_identity_check_fails(runner, github, token_path):
+def test_the_browser_page_tells_when_the_identity_check_fails(cli, github, token_path):
     github.fail_next("/api/v3/user", 401, '{"message": "Bad credentials"}', "application/json")
-    result = runner.point_at(github).run(TOOL, "login")
+    result = cli.point_at(github).run("login")
     assert result.returncode == 1 and "Bad credentials" in result.stderr
-    page = (runner.cwd / "browser-page.html").read_text()
+    page = (cli.runner.cwd / "browser-page.html").read_text()
     assert page.startswith("400") and "Sign-in failed" in page and "Bad credentials" in page
     assert not token_path.exists()
 
 
-def test_login_when_logged_in_says_as_whom_and_does_nothing(runner, github):
-    runner.point_at(github).run(TOOL, "login")
-    again = runner.run(TOOL, "login")
+def test_login_when_logged_in_says_as_whom_and_does_nothing(cli, github):
+    cli.point_at(github).run("login")
+    again = cli.run("login")
     assert again.returncode == 0
     assert "Already logged in" in again.stdout and "as octocat" in again.stdout and "--force" in again.stdout
     assert github.counters.token_requests == 1
-    forced = runner.run(TOOL, "login", "--force")
+    forced = cli.run("login", "--force")
     assert forced.returncode == 0 and github.counters.token_requests == 2
 
 
-def test_login_with_a_wider_scope(runner, github):
-    result = runner.point_at(github).run(TOOL, "login", "--scope", "read:user,repo")
+def test_login_with_a_wider_scope(cli, github):
+    result = cli.point_at(github).run("login", "--scope", "read:user,repo")
     assert result.returncode == 0, result.stderr
-    repos = json.loads(runner.run(TOOL, "repos", "--json", "--visibility", "private").stdout)
+    repos = json.loads(cli.run("repos", "--json", "--visibility", "private").stdout)
     assert repos and all(r["private"] for r in repos)
 
 
-def test_demo_needs_no_env_file_and_no_account(runner, token_path):
-    result = runner.run(TOOL, "demo")
+def test_demo_needs_no_env_file_and_no_account(cli, token_path):
+    result = cli.run("demo")
     assert result.returncode == 0, result.stderr
     for expected in ("== login", "Logged in to", "as octocat", "octocat/project-001", "== refresh", "Revoked"):
         assert expected in result.stdout
     assert not token_path.exists()  # the real token file is never touched
 
 
-def test_interactive_demo_shows_the_consent_page_to_the_browser(runner):
-    result = runner.run(TOOL, "demo", "--interactive")  # BROWSER plays the user and clicks Authorize
+def test_interactive_demo_shows_the_consent_page_to_the_browser(cli):
+    result = cli.run("demo", "--interactive")  # BROWSER plays the user and clicks Authorize
     assert result.returncode == 0, result.stderr
     assert "Logged in to" in result.stdout and "Revoked" in result.stdout
 
 
-def test_demo_explain_narrates_with_secrets_masked(runner):
-    result = runner.run(TOOL, "demo", "--explain")
+def test_demo_explain_narrates_with_secrets_masked(cli):
+    result = cli.run("demo", "--explain")
     assert result.returncode == 0, result.stderr
     for expected in ("code_challenge=", "state=", "PKCE", "Scopes asked: read:user repo; granted: read:user repo"):
         assert expected in result.stdout
     assert "CANARY" not in result.stdout + result.stderr  # every stand-in secret carries this marker
 
 
-def test_explain_on_login_never_shows_a_secret(runner, github):
-    result = runner.point_at(github).run(TOOL, "login", "--explain")
+def test_explain_on_login_never_shows_a_secret(cli, github):
+    result = cli.point_at(github).run("login", "--explain")
     assert result.returncode == 0, result.stderr
     assert "code_verifier" in result.stdout and "constant time" in result.stdout
     assert "Settings: read from the environment (no .env in this folder)." in result.stdout
@@ -143,19 +144,19 @@ def test_status_and_repos_import_no_callback_server_browser_or_url_machinery(run
     assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr
 
 
-def test_usage_errors_exit_2(runner):
-    assert runner.run(TOOL, "repos", "--limit", "0").returncode == 2
-    assert runner.run(TOOL, "fly").returncode == 2
-    assert runner.run(TOOL).returncode == 2
+def test_usage_errors_exit_2(cli):
+    assert cli.run("repos", "--limit", "0").returncode == 2
+    assert cli.run("fly").returncode == 2
+    assert cli.run().returncode == 2
 
 
-def test_version(runner):
-    result = runner.run(TOOL, "--version")
+def test_version(cli):
+    result = cli.run("--version")
     assert result.returncode == 0 and result.stdout.startswith("dev_github_tool.py ")
 
 
-def test_missing_configuration_is_one_line_naming_the_step(runner):
-    result = runner.run(TOOL, "login")
+def test_missing_configuration_is_one_line_naming_the_step(cli):
+    result = cli.run("login")
     assert one_clean_line(result)
     assert result.stderr.startswith("login failed at configuration: GITHUB_CLIENT_ID is not set — ")
     assert "Traceback" not in result.stderr
@@ -211,36 +212,36 @@ def test_a_browser_that_stays_open_does_not_hold_up_the_login(runner, github, to
 
 
 def test_a_browser_that_never_returns_cannot_stall_the_timeout(runner, github):
-    process = runner.point_at(github).start(TOOL, "login", "--timeout", "1", extra_env={"BROWSER_BEHAVIOUR": "hang"})
+    process = runner.point_at(github).start(TOOL, "login", "--timeout", "0.3", extra_env={"BROWSER_BEHAVIOUR": "hang"})
     assert process.wait(timeout=30) == 1
     stderr = process.stderr.read()
-    assert "no callback arrived within 1 s" in stderr and len(stderr.strip().splitlines()) == 1
+    assert "no callback arrived within 0.3 s" in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_the_interactive_demo_has_a_timeout_too(runner):
-    process = runner.start(TOOL, "demo", "--interactive", "--timeout", "1", extra_env={"BROWSER_BEHAVIOUR": "hang"})
+    process = runner.start(TOOL, "demo", "--interactive", "--timeout", "0.3", extra_env={"BROWSER_BEHAVIOUR": "hang"})
     assert process.wait(timeout=30) == 1
-    assert "no callback arrived within 1 s" in process.stderr.read()
+    assert "no callback arrived within 0.3 s" in process.stderr.read()
 
 
-def test_logout_offline_deletes_locally_and_says_where_to_revoke(runner, token_path):
+def test_logout_offline_deletes_locally_and_says_where_to_revoke(cli, token_path):
     with LocalGitHub(Settings(approval="auto")) as github:
-        runner.point_at(github).run(TOOL, "login")
-    result = runner.run(TOOL, "logout")  # the server is gone now
+        cli.point_at(github).run("login")
+    result = cli.run("logout")  # the server is gone now
     assert one_clean_line(result)
     assert "logout failed at revocation: cannot reach" in result.stderr
     assert "stays valid at GitHub until you revoke it at" in result.stderr
     assert not token_path.exists()
 
 
-def test_repos_refreshes_an_expiring_token(runner, expiring_github, token_path):
+def test_repos_refreshes_an_expiring_token(cli, expiring_github, token_path):
     import time
 
-    runner.point_at(expiring_github).run(TOOL, "login")
+    cli.point_at(expiring_github).run("login")
     saved = json.loads(token_path.read_text())
     saved["expires_at"] = time.time() - 1
     token_path.write_text(json.dumps(saved))
-    result = runner.run(TOOL, "repos", "--json")
+    result = cli.run("repos", "--json")
     assert result.returncode == 0, result.stderr
     assert expiring_github.counters.refreshes == 1
     assert json.loads(token_path.read_text())["access_token"] != saved["access_token"]

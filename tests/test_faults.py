@@ -80,19 +80,19 @@ def test_a_refused_connection_at_the_token_endpoint(step1, step2, github):
 
 # -- the tool as a subprocess -------------------------------------------------------------
 
-def test_a_proxy_error_during_login_keeps_the_old_token(runner, github, token_path):
-    runner.point_at(github).run(TOOL, "login")
+def test_a_proxy_error_during_login_keeps_the_old_token(cli, github, token_path):
+    cli.point_at(github).run("login")
     before = token_path.read_bytes()
     github.fail_next("/login/oauth/access_token", 502, "<html>Bad Gateway</html>")
-    result = runner.run(TOOL, "login", "--force")
+    result = cli.run("login", "--force")
     assert one_clean_line(result) and "step 2 (token exchange)" in result.stderr
     assert token_path.read_bytes() == before
 
 
-def test_a_revoked_token_says_log_in_again(runner, github):
-    runner.point_at(github).run(TOOL, "login")
+def test_a_revoked_token_says_log_in_again(cli, github):
+    cli.point_at(github).run("login")
     github.tokens.clear()  # revoked at GitHub's end
-    result = runner.run(TOOL, "repos")
+    result = cli.run("repos")
     assert one_clean_line(result) and "Bad credentials" in result.stderr and "run login again" in result.stderr
 
 
@@ -101,30 +101,30 @@ def test_a_revoked_token_says_log_in_again(runner, github):
     ("", "is damaged"),
     ('{"version": 1, "access_token": ["x"]}', "access_token is missing or not text"),
 ])
-def test_a_damaged_token_file(runner, github, token_path, damage, message):
+def test_a_damaged_token_file(cli, github, token_path, damage, message):
     token_path.parent.mkdir(parents=True)
     token_path.write_text(damage)
-    result = runner.point_at(github).run(TOOL, "status")
+    result = cli.point_at(github).run("status")
     assert one_clean_line(result) and message in result.stderr and "run login again" in result.stderr
-    login = runner.run(TOOL, "login")  # login replaces it
+    login = cli.run("login")  # login replaces it
     assert login.returncode == 0 and "Ignoring the saved token" in login.stdout
-    assert runner.run(TOOL, "status").returncode == 0
+    assert cli.run("status").returncode == 0
 
 
-def test_a_directory_where_the_token_file_belongs(runner, github, token_path):
+def test_a_directory_where_the_token_file_belongs(cli, github, token_path):
     token_path.mkdir(parents=True)
-    result = runner.point_at(github).run(TOOL, "status")
+    result = cli.point_at(github).run("status")
     assert one_clean_line(result) and "is not a regular file" in result.stderr
-    login = runner.run(TOOL, "login")
+    login = cli.run("login")
     assert one_clean_line(login) and "could not be written" in login.stderr
 
 
-def test_a_symlink_where_the_token_file_belongs(runner, github, token_path, tmp_path):
+def test_a_symlink_where_the_token_file_belongs(cli, github, token_path, tmp_path):
     target = tmp_path / "elsewhere.json"
     target.write_text("{}")
     token_path.parent.mkdir(parents=True)
     token_path.symlink_to(target)
-    result = runner.point_at(github).run(TOOL, "repos")
+    result = cli.point_at(github).run("repos")
     assert one_clean_line(result) and "symbolic link" in result.stderr
 
 
@@ -181,20 +181,20 @@ def test_logout_while_another_process_refreshes_revokes_the_newest_token(runner,
     ({"GITHUB_REDIRECT_URI": "http://localhost/callback"}, "uses localhost"),
     ({"GITHUB_SCOPES": "read:user\\repo"}, "GITHUB_SCOPES has a scope"),
 ])
-def test_bad_settings_stop_the_login_in_one_line(runner, github, overrides, message):
-    result = runner.point_at(github).run(TOOL, "login", extra_env=overrides)
+def test_bad_settings_stop_the_login_in_one_line(cli, github, overrides, message):
+    result = cli.point_at(github).run("login", extra_env=overrides)
     assert one_clean_line(result)
     assert result.stderr.startswith("login failed at configuration: ") and message in result.stderr
 
 
-def test_a_port_already_in_use(runner, github):
+def test_a_port_already_in_use(cli, github):
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = runner.point_at(github).run(TOOL, "login", extra_env={
+        result = cli.point_at(github).run("login", extra_env={
             "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"})
     assert one_clean_line(result) and "another program uses that port" in result.stderr
 

@@ -16,10 +16,9 @@ from tests.helpers import TOOL
 from token_manager import TokenStore
 
 
-def log_in(runner, server, *args):
-    result = runner.point_at(server).run(TOOL, "login", "--timeout", "30", *args)
+def log_in(cli, server):
+    result = cli.point_at(server).run("login", "--timeout", "30")
     assert result.returncode == 0, result.stderr
-    return result
 
 
 def expire_saved_token(token_path) -> dict:
@@ -28,22 +27,24 @@ def expire_saved_token(token_path) -> dict:
     return saved
 
 
-def test_login_status_repos_logout(runner, oauth_server, token_path):
-    login = log_in(runner, oauth_server, "--explain")
+def test_login_status_repos_logout(runner, cli, oauth_server, token_path):
+    # A real subprocess, with BROWSER playing the browser, as a reader runs it.
+    login = runner.point_at(oauth_server).run(TOOL, "login", "--timeout", "30", "--explain")
+    assert login.returncode == 0, login.stderr
     assert "Logged in to" in login.stdout and "as octocat" in login.stdout
     # Each server names itself in the callback, and the tool checked it (RFC 9207).
     assert f"It named {oauth_server.url}/login/oauth as its issuer" in login.stdout
 
-    status = runner.run(TOOL, "status", "--json")
+    status = cli.point_at(oauth_server).run("status", "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["user"] == "octocat"
 
-    repos = runner.run(TOOL, "repos", "--json")
+    repos = cli.run("repos", "--json")
     assert repos.returncode == 0, repos.stderr
     assert [r["full_name"] for r in json.loads(repos.stdout)][:2] == ["octocat/project-001", "octocat/project-002"]
 
     token = json.loads(token_path.read_text())["access_token"]
-    logout = runner.run(TOOL, "logout")
+    logout = cli.run("logout")
     assert logout.returncode == 0, logout.stderr
     assert oauth_server.counters.revocations == 1 and not token_path.exists()
     # The server itself now refuses the token: revoked, not merely forgotten here.
@@ -52,10 +53,10 @@ def test_login_status_repos_logout(runner, oauth_server, token_path):
     assert answer.status_code == 401
 
 
-def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(runner, oauth_server, token_path):
-    log_in(runner, oauth_server)
+def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(cli, oauth_server, token_path):
+    log_in(cli, oauth_server)
     old = expire_saved_token(token_path)
-    repos = runner.run(TOOL, "repos", "--json")
+    repos = cli.run("repos", "--json")
     assert repos.returncode == 0, repos.stderr
     assert oauth_server.counters.refreshes == 1
     new = json.loads(token_path.read_text())
@@ -68,8 +69,8 @@ def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(runner,
     assert reuse.json()["error"] in ("bad_refresh_token", "invalid_grant")  # GitHub's code / RFC 6749 §5.2's
 
 
-def test_eight_processes_with_an_expired_token_refresh_once(runner, oauth_server, token_path):
-    log_in(runner, oauth_server)
+def test_eight_processes_with_an_expired_token_refresh_once(cli, oauth_server, token_path):
+    log_in(cli, oauth_server)
     expire_saved_token(token_path)
     worker = ROOT / "tests" / "helpers" / "refresh_worker.py"
     settings = json.dumps(oauth_server.environment())
