@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -29,11 +29,14 @@ from token_endpoint import (
     TokenEndpointError,
     network_failure,
     post_to_token_endpoint,
+    server_name,
     token_from_fields,
+    what_went_wrong,
 )
 from token_manager import (
     STEP_REFRESH,
     STEP_REVOKE,
+    STEP_STORE,
     AuthError,
     RefreshRejected,
     Token,
@@ -84,6 +87,7 @@ class BearerAuth(requests.auth.AuthBase):
 class TokenSource(NamedTuple):
     token: Token
     description: str  # where it came from, for status lines
+    variable: str | None = None  # GH_TOKEN or GITHUB_TOKEN when one of them overrides the saved login
 
 
 def refresh_github_token(config: OAuthConfig) -> Callable[[Token], Token]:
@@ -113,24 +117,29 @@ def revoke_github_token(config: OAuthConfig) -> Callable[[Token], None]:
     """GitHub's side of token_manager's revocation hook (DELETE /applications/{client_id}/token)."""
 
     def revoke(token: Token) -> None:
-        where = f"{config.server_url}/settings/applications"
+        # Each failure says only why the token was not revoked; the caller says where to do it by hand.
         if token.resource != config.api_url:
             raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
-                            "was not sent there — revoke it on that server's applications page")
+                            "was not sent there to be revoked")
         if not config.client_secret:
-            raise AuthError(STEP_REVOKE, f"GITHUB_CLIENT_SECRET is not set — revoke the app's access at {where}")
+            raise AuthError(STEP_REVOKE, "revoking needs GITHUB_CLIENT_SECRET, which is not set")
         url = f"{config.api_url}/applications/{config.client_id}/token"
         try:
             response = requests.delete(
                 url, auth=(config.client_id, config.client_secret), json={"access_token": token.access_token},
                 headers=api_headers(), timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
         except requests.RequestException as error:
-            raise network_failure(error, urlsplit(url).netloc, STEP_REVOKE, f"revoke it at {where}") from error
+            raise AuthError(STEP_REVOKE, what_went_wrong(error, urlsplit(url).netloc)[0]) from error
         # 404 and 422 mean GitHub no longer knows the token: it is as good as revoked.
         if response.status_code not in (204, 404, 422):
-            raise AuthError(STEP_REVOKE, f"GitHub answered HTTP {response.status_code} — revoke it at {where}")
+            raise AuthError(STEP_REVOKE, f"{server_name(url)} answered HTTP {response.status_code}")
 
     return revoke
+
+
+def revocation_page(token: Token) -> str:
+    """Where a person revokes a token by hand: the applications page of the server that issued it."""
+    return f"{token.issuer}/settings/applications"
 
 
 def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -> TokenManager:
@@ -138,16 +147,21 @@ def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -
                         revoke=revoke_github_token(config))
 
 
-def load_token(config: OAuthConfig, manager: TokenManager, environ: dict[str, str] | None = None) -> TokenSource:
+def token_variable_in_use(environ: Mapping[str, str]) -> str | None:
+    """GH_TOKEN or GITHUB_TOKEN, whichever is set first (gh's order): it overrides any saved login."""
+    return next((variable for variable in TOKEN_VARIABLES if environ.get(variable, "").strip()), None)
+
+
+def load_token(config: OAuthConfig, manager: TokenManager, environ: Mapping[str, str] | None = None) -> TokenSource:
     """The token to use: GH_TOKEN or GITHUB_TOKEN if set, else the saved one (refreshed if needed)."""
     environ = os.environ if environ is None else environ
-    for variable in TOKEN_VARIABLES:
-        if environ.get(variable, "").strip():
-            token = Token(access_token=environ[variable].strip(), issuer=config.server_url, resource=config.api_url)
-            return TokenSource(token, f"the {variable} environment variable")
+    variable = token_variable_in_use(environ)
+    if variable:
+        token = Token(access_token=environ[variable].strip(), issuer=config.server_url, resource=config.api_url)
+        return TokenSource(token, f"the {variable} environment variable", variable)
     saved = manager.store.load()
     if saved is None:
-        raise AuthError(STEP_API, "you are not logged in — run: python dev_github_tool.py login")
+        raise AuthError(STEP_STORE, "you are not logged in — run: python dev_github_tool.py login")
     # Check before any refresh: the refresh token must not go to another server either.
     if (saved.issuer, saved.resource) != (config.server_url, config.api_url):
         raise AuthError(STEP_API, f"the saved token was issued for {saved.resource}, but GITHUB_API_URL is now "
@@ -173,7 +187,7 @@ def seconds_to_wait(response: requests.Response) -> int | None:
         return None
 
 
-def describe_failure(response: requests.Response) -> AuthError:
+def describe_failure(response: requests.Response, bad_token_fix: str = "run login again") -> AuthError:
     """Turn a failed API answer into one line that says what to do."""
     status = response.status_code
     try:
@@ -183,8 +197,7 @@ def describe_failure(response: requests.Response) -> AuthError:
     path = urlsplit(response.url).path
     wait = seconds_to_wait(response)
     if status == 401:
-        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
-                         "run login again")
+        return AuthError(STEP_API, f"GitHub says Bad credentials: the token was revoked or has expired — {bad_token_fix}")
     if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
         limit = response.headers.get("X-RateLimit-Limit", "?")
         reset = local_time(response.headers.get("X-RateLimit-Reset"))
@@ -209,8 +222,12 @@ def describe_failure(response: requests.Response) -> AuthError:
 class GitHubClient:
     """One requests.Session for the whole run: one TCP connection, the same headers every time."""
 
-    def __init__(self, config: OAuthConfig, token: Token, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, config: OAuthConfig, token: Token, sleep: Callable[[float], None] = time.sleep,
+                 variable: str | None = None) -> None:
         self.api_url = config.api_url
+        # A token from GH_TOKEN / GITHUB_TOKEN: logging in again cannot help while the variable is set.
+        self.bad_token_fix = "run login again" if variable is None else (
+            f"it comes from {variable}, which overrides the saved login: unset {variable} or give it a valid token")
         self.session = requests.Session()
         self.session.headers.update(api_headers())
         self.session.auth = BearerAuth(token.access_token, config.api_url)
@@ -241,7 +258,7 @@ class GitHubClient:
                 continue
             break
         if not response.ok:
-            raise describe_failure(response)
+            raise describe_failure(response, self.bad_token_fix)
         if "X-OAuth-Scopes" in response.headers:
             self.granted_scopes = tuple(s.strip() for s in response.headers["X-OAuth-Scopes"].split(",") if s.strip())
         return response
@@ -298,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visibility", choices=("all", "public", "private"))
     args = parser.parse_args(argv)
     try:
-        config = load_config(require_secret=False)
+        config = load_config(require_secret=False, require_client_id=token_variable_in_use(os.environ) is None)
         source = load_token(config, github_token_manager(config))
         print(f"Using the token from {source.description} ({mask(source.token.access_token)}).")
         client = GitHubClient(config, source.token)

@@ -61,13 +61,14 @@ class Context:
     def client_and_source(self):
         step3 = step("3_github_request")
         source = step3.load_token(self.config, self.manager(), self.environ)
-        return step3.GitHubClient(self.config, source.token), source
+        return step3.GitHubClient(self.config, source.token, variable=source.variable), source
 
 
-def context_from_environment(args: argparse.Namespace, require_secret: bool = True) -> Context:
+def context_from_environment(args: argparse.Namespace, require_secret: bool = True,
+                             require_client_id: bool = True) -> Context:
     import os
 
-    config = step("oauth_config").load_config(require_secret=require_secret)
+    config = step("oauth_config").load_config(require_secret=require_secret, require_client_id=require_client_id)
     open_browser = None
     if args.command == "login" and not args.no_browser:
         open_browser = step("2_callback_exchange").open_in_browser
@@ -80,18 +81,18 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
     settings, step2, step3 = step("oauth_config"), step("2_callback_exchange"), step("3_github_request")
     tm = step("token_manager")
     scopes = settings.parse_scopes(scope, "--scope") if scope else None
-    manager = ctx.manager()
-    if not force:
-        try:
-            existing = manager.store.load()
-        except tm.AuthError as error:
-            ctx.say(f"Ignoring the saved token ({error.message}); signing in again.")
-            existing = None
-        if existing and (existing.issuer, existing.resource) == (ctx.config.server_url, ctx.config.api_url) \
-                and (not existing.is_expired() or existing.can_refresh()):
-            ctx.say(f"Already logged in to {ctx.host} as {existing.account or 'an unknown account'}. "
-                    "Use login --force to sign in again.")
+    previous = saved_login(ctx)
+    if previous is not None and not force:
+        lacking = sorted(set(scopes or ()) - set(previous.scopes))
+        if not lacking:
+            who = f" as {previous.account}" if previous.account else ""
+            ctx.say(f"Already logged in to {ctx.host}{who}. Use login --force to sign in again.")
             return EXIT_OK
+        # Scopes are fixed when a token is issued: more access means signing in again (gh auth refresh).
+        ctx.say(f"The saved token lacks {', '.join(lacking)}; signing in again to ask for it.")
+    say_if_a_variable_overrides_the_login(ctx)
+    # Before the browser: a sign-in whose token cannot be saved would be lost at the very end.
+    ctx.store.check_writable()
 
     def confirm_identity(token):
         # GitHub's advice: ask who signed in with the new token before trusting it.
@@ -105,14 +106,55 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
         ctx.say(f"Settings: read from {settings_source(ctx.config)}.")
     token = step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout, open_browser=ctx.open_browser,
                                        say=ctx.say, explain=explain, confirm=confirm_identity)
-    manager.save(token)
+    try:
+        ctx.manager().save(token)
+    except tm.AuthError as error:
+        # Nothing may stay valid that nobody holds: take the new token back.
+        problem = revoke_quietly(ctx, token)
+        fate = "the new token was revoked" if problem is None else \
+            f"the new token could not be revoked ({problem}): revoke it at {step3.revocation_page(token)}"
+        raise tm.AuthError(error.step, f"{error.message}; {fate}") from error
     ctx.say(f"Logged in to {ctx.host} as {token.account}. Token {tm.mask(token.access_token)} "
             f"saved to {ctx.store.path}.")
+    if previous is not None and previous.access_token != token.access_token:
+        # The token this login replaced would otherwise stay valid, unused, for a year (gh revokes it too).
+        problem = revoke_quietly(ctx, previous)
+        ctx.say("Revoked the token this login replaced." if problem is None else
+                f"Note: the token this login replaced was not revoked ({problem}); "
+                f"revoke it at {step3.revocation_page(previous)}.")
     asked = set(scopes if scopes is not None else ctx.config.scopes)
     missing = asked - set(token.scopes)
     if missing:
         ctx.say(f"Note: you granted less than asked; missing scopes: {', '.join(sorted(missing))}.")
     return EXIT_OK
+
+
+def saved_login(ctx: Context):
+    """The saved token for this server if it still works or can be refreshed; otherwise None."""
+    tm = step("token_manager")
+    try:
+        saved = ctx.store.load()
+    except tm.AuthError as error:
+        ctx.say(f"Ignoring the saved token ({error.message}); signing in again.")
+        return None
+    if saved is None or (saved.issuer, saved.resource) != (ctx.config.server_url, ctx.config.api_url):
+        return None
+    return saved if not saved.is_expired() or saved.can_refresh() else None
+
+
+def revoke_quietly(ctx: Context, token) -> str | None:
+    """Revoke `token`; None if that worked, else why not (a failure here is a note, not an error)."""
+    try:
+        step("3_github_request").revoke_github_token(ctx.config)(token)
+    except step("token_manager").AuthError as error:
+        return error.message
+    return None
+
+
+def say_if_a_variable_overrides_the_login(ctx: Context) -> None:
+    variable = step("3_github_request").token_variable_in_use(ctx.environ)
+    if variable:
+        ctx.say(f"Note: {variable} is set, and status and repos use it instead of this login until you unset it.")
 
 
 def do_status(ctx: Context, as_json: bool) -> int:
@@ -196,8 +238,9 @@ def do_logout(ctx: Context) -> int:
     if result.revoked:
         ctx.say(f"Revoked the token at {ctx.host} and deleted {ctx.store.path}.")
         return EXIT_OK
-    raise tm.AuthError(tm.STEP_REVOKE, f"{result.problem}. The local token file was deleted, but the token stays "
-                       f"valid at GitHub until you revoke it at {ctx.config.server_url}/settings/applications")
+    where = f" at {step('3_github_request').revocation_page(result.token)}" if result.token else ""
+    raise tm.AuthError(tm.STEP_REVOKE, f"{result.problem}, so the token was not revoked. The local token file "
+                       f"was deleted, but the token stays valid until you revoke it{where}")
 
 
 def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> int:
@@ -301,7 +344,12 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "login":
         return do_login(context_from_environment(args), args.scope, args.timeout, args.force, args.explain)
     # Reading and revoking need no client secret unless a refresh or revocation happens.
-    ctx = context_from_environment(args, require_secret=False)
+    import os
+
+    # GH_TOKEN alone is enough to read the API, as with gh: no OAuth app is involved then.
+    reads_with_a_variable = args.command in ("status", "repos") and \
+        step("3_github_request").token_variable_in_use(os.environ) is not None
+    ctx = context_from_environment(args, require_secret=False, require_client_id=not reads_with_a_variable)
     if args.command == "status":
         return do_status(ctx, args.json)
     if args.command == "repos":

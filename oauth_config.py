@@ -172,11 +172,13 @@ def find_env_file() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def load_config(env: dict[str, str] | None = None, require_secret: bool = True) -> OAuthConfig:
+def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
+                require_client_id: bool = True) -> OAuthConfig:
     """Read the settings from the environment, after loading `.env` from the current folder.
 
     A variable already set in the environment wins over `.env`. Every problem is an AuthError
-    that names the variable, the fix, and the `.env` the settings came from.
+    that names the variable, the fix, and the `.env` the settings came from. Reading the API
+    with a token from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`.
     """
     env_file = None
     if env is None:
@@ -187,18 +189,20 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True) 
             load_dotenv(env_file, override=False)
         env = dict(os.environ)
     try:
-        return read_settings(env, require_secret, env_file)
+        return read_settings(env, require_secret, require_client_id, env_file)
     except AuthError as error:
         source = f"settings read from {env_file} and the environment" if env_file else \
             "settings read from the environment; no .env in the current folder"
         raise AuthError(error.step, f"{error.message} ({source})") from None
 
 
-def read_settings(env: dict[str, str], require_secret: bool, env_file: Path | None) -> OAuthConfig:
+def read_settings(env: dict[str, str], require_secret: bool, require_client_id: bool,
+                  env_file: Path | None) -> OAuthConfig:
     def optional(name: str, default: str) -> str:
         return env.get(name, "").strip() or default
 
-    client_id = required(env, "GITHUB_CLIENT_ID", f"copy .env.example to .env and fill it in; {SETTINGS_HINT}")
+    client_id = required(env, "GITHUB_CLIENT_ID", f"copy .env.example to .env and fill it in; {SETTINGS_HINT}") \
+        if require_client_id else env.get("GITHUB_CLIENT_ID", "").strip()
     client_secret = env.get("GITHUB_CLIENT_SECRET", "").strip()
     if require_secret and not client_secret:
         raise config_error("GITHUB_CLIENT_SECRET", "is not set",

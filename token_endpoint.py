@@ -102,14 +102,18 @@ def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[s
     return fields
 
 
+def what_went_wrong(error: requests.RequestException, host: str) -> tuple[str, str]:
+    """For a request that got no complete answer: what happened, and the usual fix."""
+    if isinstance(error, requests.Timeout):
+        return f"{host} did not answer in time", "check your network and try again"
+    if isinstance(error, requests.ConnectionError):
+        return f"cannot reach {host}", "check your network and the URL settings in .env"
+    return f"the answer from {host} broke off halfway", "try again"
+
+
 def network_failure(error: requests.RequestException, host: str, step: str, fix: str | None = None) -> AuthError:
     """One line for a request that got no complete answer: what happened and what to do."""
-    if isinstance(error, requests.Timeout):
-        what, usual_fix = f"{host} did not answer in time", "check your network and try again"
-    elif isinstance(error, requests.ConnectionError):
-        what, usual_fix = f"cannot reach {host}", "check your network and the URL settings in .env"
-    else:
-        what, usual_fix = f"the answer from {host} broke off halfway", "try again"
+    what, usual_fix = what_went_wrong(error, host)
     return AuthError(step, f"{what} — {fix or usual_fix}")
 
 

@@ -12,6 +12,7 @@ and a refresh happens under a lock so that each refresh token is spent exactly o
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -286,23 +287,48 @@ class TokenStore:
 
     def save(self, token: Token) -> None:
         """Write the token so that the file is either the old one or the new one, never half of each."""
+        self._write(json.dumps(token.to_json(), indent=2), replace_file=True)
+
+    def check_writable(self) -> None:
+        """Prove that a save would work, by writing and removing a file beside the token file.
+
+        Called before anything that cannot be undone: spending a rotating refresh token, or
+        sending the user through the browser. A token the provider has issued but we cannot
+        keep is a login lost.
+        """
+        self._write("", replace_file=False)
+
+    def _write(self, text: str, replace_file: bool) -> None:
         self._make_private_dir()
         temporary = None
         try:
+            if self.path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
             # mkstemp creates the file with mode 0600: there is no moment when others can read it.
             fd, temporary = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(token.to_json(), file, indent=2)
+                file.write(text)
                 file.flush()
                 os.fsync(file.fileno())
-            os.replace(temporary, self.path)
+            if replace_file:
+                os.replace(temporary, self.path)
+                temporary = None
         except OSError as error:
+            raise self._fail(f"could not be written ({error.strerror}); the previous file is unchanged",
+                             self._write_fix(error)) from error
+        finally:
             if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
-            raise self._fail(
-                f"could not be written ({error.strerror}); the previous file is unchanged",
-                "free some disk space or fix the folder's permissions, then try again",
-            ) from error
+
+    def _write_fix(self, error: OSError) -> str:
+        """The advice that fits the cause: "free some disk space" does not fix a permission."""
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "free some disk space, then try again"
+        if error.errno == errno.EISDIR:
+            return f"a folder is in the way: remove {self.path}, then try again"
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return f"make {self.path.parent} writable for you (or check that its disk is not read-only), then try again"
+        return f"check {self.path.parent}, then try again"
 
     def delete(self) -> bool:
         """Remove the file (a symlink itself, never its target). True if there was one."""
@@ -329,7 +355,8 @@ RevokeFunction = Callable[[Token], None]
 class LogoutResult(NamedTuple):
     had_token: bool
     revoked: bool
-    problem: str | None = None
+    problem: str | None = None  # why it was not revoked
+    token: Token | None = None  # the token that was logged out, to say where to revoke it by hand
 
 
 class TokenManager:
@@ -386,6 +413,13 @@ class TokenManager:
                 return token
             raise AuthError(STEP_REFRESH, "the access token has expired and cannot be refreshed — run login again")
         try:
+            # Rotation spends the old refresh token: make sure the new pair can be kept first.
+            self.store.check_writable()
+        except AuthError:
+            if still_valid:
+                return token  # use it while it lasts; the refresh waits until the folder is fixed
+            raise
+        try:
             fresh = self._refresh(token)
         except RefreshRejected as error:
             if still_valid:
@@ -431,7 +465,7 @@ class TokenManager:
             else:
                 problem = "this provider has no revocation endpoint"
             self.store.delete()
-            return LogoutResult(had_token=True, revoked=problem is None, problem=problem)
+            return LogoutResult(had_token=True, revoked=problem is None, problem=problem, token=token)
 
 
 def describe_token(token: Token, path: Path, now: float | None = None) -> list[str]:

@@ -230,7 +230,9 @@ def test_logout_offline_deletes_locally_and_says_where_to_revoke(cli, token_path
     result = cli.run("logout")  # the server is gone now
     assert one_clean_line(result)
     assert "logout failed at revocation: cannot reach" in result.stderr
-    assert "stays valid at GitHub until you revoke it at" in result.stderr
+    assert "so the token was not revoked" in result.stderr
+    assert result.stderr.count("/settings/applications") == 1  # where to revoke it, said once
+    assert f"until you revoke it at {github.url}/settings/applications" in result.stderr  # its own issuer
     assert not token_path.exists()
 
 
@@ -253,3 +255,127 @@ def test_the_table_fits_the_terminal(tool):
     lines = tool.format_repo_table(repos, width=60)
     assert all(len(line) <= 60 for line in lines)
     assert lines[1].startswith("octocat/very-long") and "…" in lines[1]
+
+
+# -- nothing lost: a working login survives a folder that cannot be written --------------------
+
+def refuse_writes(monkeypatch, error_number: int, after: int = 0) -> None:
+    """Make every private write fail (root may write anywhere, so pretend), after `after` good ones."""
+    import errno
+    import tempfile
+
+    real, calls = tempfile.mkstemp, []
+
+    def mkstemp(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > after:
+            raise OSError(error_number, os.strerror(error_number))
+        return real(*args, **kwargs)
+
+    assert error_number in (errno.ENOSPC, errno.EACCES, errno.EROFS)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def test_a_refresh_token_is_not_spent_when_the_new_pair_cannot_be_saved(cli, expiring_github, token_path,
+                                                                        monkeypatch):
+    import errno
+    import time
+
+    cli.point_at(expiring_github).run("login")
+    saved = json.loads(token_path.read_text())
+    token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+    before = token_path.read_bytes()
+    with monkeypatch.context() as disk:
+        refuse_writes(disk, errno.ENOSPC)
+        result = cli.run("repos")
+    assert one_clean_line(result) and "free some disk space" in result.stderr
+    assert expiring_github.counters.refreshes == 0 and token_path.read_bytes() == before  # nothing spent
+    assert cli.run("repos").returncode == 0 and expiring_github.counters.refreshes == 1  # fixed: it works
+
+
+@pytest.mark.parametrize("error_number, advice", [(28, "free some disk space"), (13, "writable for you"),
+                                                  (30, "not read-only")])
+def test_login_checks_the_folder_before_the_browser_and_advises_for_the_cause(cli, github, monkeypatch,
+                                                                              error_number, advice):
+    refuse_writes(monkeypatch, error_number)
+    result = cli.point_at(github).run("login")
+    assert one_clean_line(result) and advice in result.stderr
+    assert "Open this URL" not in result.stdout and github.counters.token_requests == 0
+    if error_number != 28:
+        assert "free some disk space" not in result.stderr
+
+
+def test_a_login_that_cannot_be_saved_is_revoked_and_says_so(cli, github, monkeypatch, token_path):
+    import errno
+
+    refuse_writes(monkeypatch, errno.ENOSPC, after=1)  # the check before the browser passes, the save fails
+    result = cli.point_at(github).run("login")
+    assert one_clean_line(result) and "the new token was revoked" in result.stderr
+    assert github.counters.revocations == 1 and github.tokens == {} and not token_path.exists()
+
+
+def test_login_force_revokes_the_token_it_replaced(cli, github, token_path):
+    cli.point_at(github).run("login")
+    first = json.loads(token_path.read_text())["access_token"]
+    forced = cli.run("login", "--force")
+    assert forced.returncode == 0 and "Revoked the token this login replaced." in forced.stdout
+    assert first not in github.tokens and github.counters.revocations == 1
+
+
+def test_a_replaced_token_that_cannot_be_revoked_is_a_note_not_an_error(cli, github):
+    cli.point_at(github).run("login")
+    github.fail_next("/api/v3/applications/", 502, "<html>Bad Gateway</html>")
+    forced = cli.run("login", "--force")
+    assert forced.returncode == 0
+    assert f"Note: the token this login replaced was not revoked (127.0.0.1:{github.port} answered HTTP 502)" \
+           in forced.stdout
+
+
+def test_logout_without_the_client_secret_says_why_and_where_once(cli, github):
+    cli.point_at(github).run("login")
+    result = cli.run("logout", extra_env={"GITHUB_CLIENT_SECRET": ""})
+    assert one_clean_line(result)
+    assert "revoking needs GITHUB_CLIENT_SECRET, which is not set, so the token was not revoked" in result.stderr
+    assert result.stderr.count(f"{github.url}/settings/applications") == 1
+
+
+# -- say what is really happening --------------------------------------------------------------
+
+def test_asking_for_a_scope_the_saved_token_lacks_signs_in_again(cli, github):
+    cli.point_at(github).run("login")
+    wider = cli.run("login", "--scope", "read:user repo")
+    assert wider.returncode == 0 and "The saved token lacks repo; signing in again" in wider.stdout
+    assert github.counters.token_requests == 2
+    private = json.loads(cli.run("repos", "--json", "--visibility", "private").stdout)
+    assert private and all(repo["private"] for repo in private)
+
+
+def test_gh_token_alone_is_enough_for_status_and_repos(cli, github):
+    token = github.grant_tokens(("read:user",))["access_token"]
+    cli.point_at(github)
+    no_app = {"GITHUB_CLIENT_ID": "", "GITHUB_CLIENT_SECRET": "", "GH_TOKEN": token}
+    status = cli.run("status", extra_env=no_app)
+    assert status.returncode == 0, status.stderr
+    assert "token from the GH_TOKEN environment variable" in status.stdout
+    assert cli.run("repos", extra_env=no_app).returncode == 0
+
+
+def test_a_stale_gh_token_says_it_overrides_the_login(cli, github):
+    cli.point_at(github).run("login")
+    result = cli.run("repos", extra_env={"GH_TOKEN": "gho_stale_token_0000"})
+    assert one_clean_line(result)
+    assert "it comes from GH_TOKEN, which overrides the saved login: unset GH_TOKEN" in result.stderr
+    assert "run login again" not in result.stderr
+
+
+def test_login_says_when_gh_token_will_override_it(cli, github):
+    result = cli.point_at(github).run("login", extra_env={"GITHUB_TOKEN": "gho_some_token_0000"})
+    assert result.returncode == 0
+    assert "Note: GITHUB_TOKEN is set, and status and repos use it instead of this login" in result.stdout
+
+
+def test_already_logged_in_without_a_recorded_account_does_not_say_unknown(runner, cli, github):
+    assert runner.point_at(github).run("2_callback_exchange.py").returncode == 0  # step 2 records no account
+    again = cli.run("login")
+    assert again.returncode == 0 and f"Already logged in to 127.0.0.1:{github.port}." in again.stdout
+    assert "unknown" not in again.stdout
