@@ -197,7 +197,8 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
     path = urlsplit(response.url).path
     wait = seconds_to_wait(response)
     if status == 401:
-        return AuthError(STEP_API, f"GitHub says Bad credentials: the token was revoked or has expired — {bad_token_fix}")
+        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
+                         f"{bad_token_fix}")
     if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
         limit = response.headers.get("X-RateLimit-Limit", "?")
         reset = local_time(response.headers.get("X-RateLimit-Reset"))

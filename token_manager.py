@@ -428,7 +428,8 @@ class TokenManager:
                 self.store.save(token._replace(refresh_token=None, refresh_token_expires_at=None))
                 return token
             self.store.delete()
-            raise AuthError(STEP_REFRESH, f"{error.message}; the saved token was removed — run login again") from error
+            raise AuthError(STEP_REFRESH,
+                            f"{error.message}; the saved token was removed — run login again") from error
         except AuthError:
             if still_valid:
                 return token  # a network hiccup: the token still works for a little while

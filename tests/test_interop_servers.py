@@ -62,10 +62,11 @@ def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(cli, oa
     new = json.loads(token_path.read_text())
     assert new["access_token"] != old["access_token"] and new["refresh_token"] != old["refresh_token"]
     # Rotation, checked by the server itself: the spent refresh token is refused.
-    reuse = requests.post(f"{oauth_server.url}/login/oauth/access_token", timeout=10, headers={"Accept": "application/json"},
+    app = oauth_server.environment()
+    reuse = requests.post(f"{oauth_server.url}/login/oauth/access_token", timeout=10,
+                          headers={"Accept": "application/json"},
                           data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"],
-                                **{k.removeprefix("GITHUB_").lower(): v for k, v in oauth_server.environment().items()
-                                   if k in ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET")}})
+                                "client_id": app["GITHUB_CLIENT_ID"], "client_secret": app["GITHUB_CLIENT_SECRET"]})
     assert reuse.json()["error"] in ("bad_refresh_token", "invalid_grant")  # GitHub's code / RFC 6749 §5.2's
 
 
