@@ -10,6 +10,7 @@ and only its SHA-256 hash (the `code_challenge`) goes into the URL.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import re
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from oauth_config import OAuthConfig, load_config
-from token_manager import AuthError, mask
+from token_manager import AuthError
 
 STEP_AUTHORIZE = "step 1 (authorization URL)"
 
@@ -103,19 +104,21 @@ def describe_authorization_request(request: AuthorizationRequest, config: OAuthC
         f"  scope={' '.join(request.scopes) or '(none)'}: the access asked for, kept narrow; you may grant less.",
         f"  state={request.state[:8]}…: a random value that must come back unchanged; it proves the",
         "    callback answers our request and not one forged by a web page (CSRF, RFC 6749 §10.12).",
-        f"  code_challenge={request.code_challenge}: SHA-256 of a secret code_verifier",
-        f"    ({mask(request.code_verifier, show_prefix=False)}) that only this program knows and sends in",
-        "    step 2, so a stolen code is useless to anyone else (PKCE, RFC 7636).",
+        f"  code_challenge={request.code_challenge}: SHA-256 of a secret code_verifier (never shown)",
+        "    that only this program knows and sends in step 2, so a stolen code is useless to anyone",
+        "    else (PKCE, RFC 7636).",
         f"  code_challenge_method={CODE_CHALLENGE_METHOD}: the hash method; GitHub accepts no other.",
         "  response_type=code: the authorization code flow (GitHub ignores it, RFC 6749 asks for it).",
     ]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description="Step 1: print a fresh authorization URL and what each part is for.",
+                            epilog="Settings come from the environment and ./.env (see .env.example).").parse_args(argv)
     try:
         config = load_config(require_secret=False)
     except AuthError as error:
-        print(f"step 1 failed at {error}", file=sys.stderr)
+        print(f"1_authorization_url.py failed at {error}", file=sys.stderr)
         return 1
     request = prepare_authorization_request(config)
     print("Open this URL in a browser to ask GitHub for permission:\n")

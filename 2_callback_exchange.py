@@ -363,17 +363,27 @@ def sign_in_with_browser(
         else:
             say(f"  It named {issuer} as its issuer, the server we asked; a callback naming")
             say("  any other server is refused, which stops mix-up attacks (RFC 9207).")
-        verifier = mask(request.code_verifier, show_prefix=False)
         say("  The code was exchanged (grant_type=authorization_code) with client_id, client_secret,")
-        say(f"  redirect_uri and the PKCE code_verifier ({verifier}) that hashes to the code_challenge above.")
+        say("  redirect_uri and the PKCE code_verifier (never shown) that hashes to the code_challenge above.")
         asked, granted = " ".join(request.scopes) or "(none)", " ".join(token.scopes) or "(none)"
         say(f"  Scopes asked: {asked}; granted: {granted}.")
     return token
 
 
+def seconds_above_zero(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Steps 1-2: sign in through the browser and save the token.")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="seconds to wait")
+    parser.add_argument("--timeout", type=seconds_above_zero, default=DEFAULT_TIMEOUT_SECONDS,
+                        help=f"seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     parser.add_argument("--no-browser", action="store_true", help="only print the URL")
     args = parser.parse_args(argv)
     try:
@@ -383,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         store = TokenStore()
         TokenManager(store).save(token)
     except AuthError as error:
-        print(f"step 2 failed at {error}", file=sys.stderr)
+        print(f"2_callback_exchange.py failed at {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)

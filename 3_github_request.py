@@ -20,7 +20,10 @@ from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import requests
+try:
+    import requests
+except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
+    raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
 from oauth_config import OAuthConfig, load_config
 from token_endpoint import (
@@ -234,6 +237,7 @@ class GitHubClient:
         self.session.auth = BearerAuth(token.access_token, config.api_url)
         self.sleep = sleep
         self.granted_scopes: tuple[str, ...] | None = None  # from X-OAuth-Scopes; None if not sent
+        self.more_repositories = False  # list_repositories stopped at its limit with more to come
 
     def close(self) -> None:
         self.session.close()
@@ -301,34 +305,54 @@ class GitHubClient:
                                 f"again asking for it (login --force --scope \"read:user {PRIVATE_REPO_SCOPE}\")")
             if not isinstance(page, list):
                 raise AuthError(STEP_API, "GitHub's answer for /user/repos is not a list — check GITHUB_API_URL")
-            for repo in page:
+            for index, repo in enumerate(page):
                 yield repo
                 count += 1
                 if limit is not None and count >= limit:
+                    self.more_repositories = index + 1 < len(page) or "next" in response.links
                     return
             # The next link already carries every parameter; build no page URLs by hand.
             url, params = response.links.get("next", {}).get("url"), None
 
 
+def positive_whole_number(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
+
+
+def repositories_heading(count: int, more: bool) -> str:
+    if count == 0:
+        return "You have no repositories this token can see."
+    noun = "repository" if count == 1 else "repositories"
+    return f"Your first {count} {noun} (--limit shows more):" if more else f"Your {noun} ({count}):"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Step 3: who am I, and my first repositories.")
-    parser.add_argument("--limit", type=int, default=10, help="how many repositories (default 10)")
-    parser.add_argument("--visibility", choices=("all", "public", "private"))
+    parser.add_argument("--limit", type=positive_whole_number, default=10, help="how many repositories (default 10)")
+    parser.add_argument("--visibility", choices=("all", "public", "private"), help="which ones (default all)")
     args = parser.parse_args(argv)
     try:
         config = load_config(require_secret=False, require_client_id=token_variable_in_use(os.environ) is None)
         source = load_token(config, github_token_manager(config))
         print(f"Using the token from {source.description} ({mask(source.token.access_token)}).")
-        client = GitHubClient(config, source.token)
+        client = GitHubClient(config, source.token, variable=source.variable)
         user = client.get_user()
         print(f"You are {user['login']}" + (f" ({safe_text(user.get('name'), 80)})" if user.get("name") else "") + ".")
-        print(f"Your first {args.limit} repositories:")
-        for repo in client.list_repositories(limit=args.limit, visibility=args.visibility):
+        repos = list(client.list_repositories(limit=args.limit, visibility=args.visibility))
+        print(repositories_heading(len(repos), client.more_repositories))
+        for repo in repos:
             print(f"  {safe_text(repo.get('full_name'), 100)}{'  (private)' if repo.get('private') else ''}")
         if client.lacks_private_scope():
             print(f"(Public repositories only: the token has no {PRIVATE_REPO_SCOPE} scope.)")
+        sys.stdout.flush()
     except AuthError as error:
-        print(f"step 3 failed at {error}", file=sys.stderr)
+        print(f"3_github_request.py failed at {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # Piped into `head`, which has read enough: stop quietly (the recipe in Python's signal docs).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
 

@@ -161,18 +161,29 @@ def do_status(ctx: Context, as_json: bool) -> int:
     import json
     import time
 
+    from datetime import datetime, timezone
+
     tm = step("token_manager")
-    client, source = ctx.client_and_source()
     try:
-        user = client.get_user()
-    finally:
-        client.close()
+        client, source = ctx.client_and_source()
+        try:
+            user = client.get_user()
+        finally:
+            client.close()
+    except tm.AuthError as error:
+        if not as_json:
+            raise
+        # A script reading --json gets JSON whatever happened, and the exit code says it failed.
+        print(json.dumps({"logged_in": False, "host": ctx.host, "error": str(error)}, indent=2))
+        return EXIT_FAILURE
     token = source.token
     scopes = client.granted_scopes if client.granted_scopes is not None else token.scopes
     if as_json:
+        expires_at = None if token.expires_at is None else \
+            datetime.fromtimestamp(token.expires_at, timezone.utc).isoformat(timespec="seconds")
         print(json.dumps({
             "logged_in": True, "host": ctx.host, "user": user["login"], "scopes": list(scopes),
-            "token": tm.mask(token.access_token), "expires_at": token.expires_at,
+            "token": tm.mask(token.access_token), "expires_at": expires_at,
             "refreshable": token.can_refresh(), "source": source.description, "settings": ctx.config.env_file,
         }, indent=2))
         return EXIT_OK
@@ -223,9 +234,12 @@ def do_repos(ctx: Context, limit: int, visibility: str | None, sort: str | None,
         print("No repositories.")
     else:
         print("\n".join(format_repo_table(repos, shutil.get_terminal_size().columns)))
+    if client.more_repositories:
+        print(f"Showing the first {limit} {'repository' if limit == 1 else 'repositories'}; "
+              "use --limit N, or --limit all.", file=sys.stderr)
     if visibility in (None, "all") and client.lacks_private_scope():
         print("Note: public repositories only; the token has no repo scope "
-              "(login --force --scope \"read:user repo\" to see private ones).", file=sys.stderr)
+              "(login --scope \"read:user repo\" to see private ones).", file=sys.stderr)
     return EXIT_OK
 
 
@@ -296,7 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    login = commands.add_parser("login", parents=[common], help="sign in through the browser")
+    login = commands.add_parser(
+        "login", parents=[common], help="sign in through the browser",
+        description="Sign in through your browser: a loopback callback, state and PKCE (steps 1 and 2). "
+                    "The token is saved to a file only you can read.")
     login.add_argument("--scope", help='scopes to ask for, e.g. "read:user repo" (default: GITHUB_SCOPES)')
     login.add_argument("--no-browser", action="store_true", help="only print the URL (e.g. over SSH)")
     login.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
@@ -304,19 +321,29 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--force", action="store_true", help="sign in again even if already logged in")
     login.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
 
-    status = commands.add_parser("status", parents=[common], help="who you are and what the token can do")
+    status = commands.add_parser(
+        "status", parents=[common], help="who you are and what the token can do",
+        description="Ask GitHub who the token belongs to, and show its scopes, expiry and where it came from.")
     status.add_argument("--json", action="store_true", help="print JSON")
 
-    repos = commands.add_parser("repos", parents=[common], help="list your repositories")
-    repos.add_argument("--limit", type=positive(int), default=DEFAULT_LIMIT,
-                       help=f"at most N (default {DEFAULT_LIMIT})")
-    repos.add_argument("--visibility", choices=("all", "public", "private"))
-    repos.add_argument("--sort", choices=("created", "updated", "pushed", "full_name"))
+    repos = commands.add_parser(
+        "repos", parents=[common], help="list your repositories",
+        description="List the repositories the token can see, page by page (step 3).")
+    repos.add_argument("--limit", type=positive(int, allow_all=True), default=DEFAULT_LIMIT,
+                       help=f"at most N, or all (default {DEFAULT_LIMIT})")
+    repos.add_argument("--visibility", choices=("all", "public", "private"),
+                       help="which repositories (default all; private ones need the repo scope)")
+    repos.add_argument("--sort", choices=("created", "updated", "pushed", "full_name"),
+                       help="the order (default full_name)")
     repos.add_argument("--json", action="store_true", help="print a JSON array")
 
-    commands.add_parser("logout", parents=[common], help="revoke the token and delete it")
+    commands.add_parser("logout", parents=[common], help="revoke the token and delete it",
+                        description="Revoke the token at the server that issued it, then delete the token file.")
 
-    demo = commands.add_parser("demo", parents=[common], help="the whole flow offline, against a local stand-in")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="the whole flow offline, against a local stand-in",
+        description="Log in, read, refresh and log out against a local stand-in of GitHub: no account, no "
+                    "network, and a temporary token file.")
     demo.add_argument("--interactive", action="store_true", help="click the consent page in your own browser")
     demo.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
     demo.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
@@ -324,12 +351,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def positive(kind: type):
+def positive(kind: type, allow_all: bool = False):
+    """An argparse type: a number above 0 (a whole one for int), or "all" (None) where allowed."""
     def parse(text: str):
+        if allow_all and text == "all":
+            return None
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}{' or all' if allow_all else ''}") from None
         if not value > 0:  # also refuses nan
             raise argparse.ArgumentTypeError("must be more than 0")
         return value

@@ -26,6 +26,7 @@ import http.server
 import json
 import re
 import socketserver
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -51,8 +52,9 @@ DEMO_CLIENT_SECRET = f"local-{SECRET_MARKER}-client-secret"
 DEMO_CALLBACK_URL = "http://127.0.0.1/callback"
 DEFAULT_PORT = 8765
 RATE_LIMIT_PER_HOUR = 5000
-SHUTDOWN_POLL_SECONDS = 0.05  # stop promptly: tests and the demo start and stop it often
+SHUTDOWN_POLL_SECONDS = 0.01  # stop promptly: the tests start and stop it some 150 times
 OWN_ISSUER = "own"  # Settings.issuer: name this server, as github.com names itself
+APPLICATIONS_PAGE = "/settings/applications"
 
 
 @dataclass
@@ -139,6 +141,12 @@ class LocalGitHub(TokenAuthority):
             "GITHUB_CLIENT_SECRET": self.settings.client_secret,
             "GITHUB_SERVER_URL": self.url,
         }
+
+    def applications_summary(self) -> str:
+        with self.lock:
+            count = len(self.tokens)
+        return (f"{self.settings.client_id} holds {count} valid token{'' if count == 1 else 's'} here. On github.com "
+                "this page has a Revoke button; this stand-in forgets every token when it stops.")
 
     def fail_next(self, path_prefix: str, status: int, body: str, content_type: str = "text/html") -> None:
         """Answer the next request under `path_prefix` with this response (a proxy error, say)."""
@@ -243,6 +251,9 @@ class _Handler(OAuthEndpoints, RestApiEndpoints, http.server.BaseHTTPRequestHand
             self.decide(dict(parse_qsl(self.read_body().decode("utf-8", "replace"))))
         elif parts.path == TOKEN_PATH and method == "POST":
             self.access_token(pairs)
+        elif parts.path == APPLICATIONS_PAGE and method == "GET":
+            # Where the tool sends you to revoke a token by hand; GitHub lists authorized apps there.
+            self.send_page(200, "Authorized OAuth Apps", self.github.applications_summary())
         elif parts.path.startswith(API_PREFIX + "/"):
             self.api(method, parts.path[len(API_PREFIX):], query)
         else:
@@ -276,16 +287,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     parser.add_argument("--auto-approve", action="store_true", help="approve without showing the consent page")
     parser.add_argument("--expiring", action="store_true", help="issue 8-hour tokens with refresh tokens")
+    parser.add_argument("--repos", type=int, default=Settings.repo_count, metavar="N",
+                        help=f"how many repositories octocat has (default {Settings.repo_count}; 250 shows paging)")
     parser.add_argument("--strict", action="store_true",
                         help="hold clients to RFC 6749/7636 (grant_type, exact redirect_uri, no repeated "
                              "parameters) and answer errors with HTTP 400, as Gitea does")
     args = parser.parse_args(argv)
     settings = Settings(approval="auto" if args.auto_approve else "ask", expiring=args.expiring,
-                        strict=args.strict)
+                        strict=args.strict, repo_count=max(args.repos, 0))
     try:
         github = LocalGitHub(settings, port=args.port)
     except OSError as error:
-        print(f"local_github: cannot listen on 127.0.0.1:{args.port} ({error.strerror}) — try --port 0")
+        print(f"local_github: cannot listen on 127.0.0.1:{args.port} ({error.strerror}) — try --port 0",
+              file=sys.stderr)
         return 1
     print(f"Local GitHub stand-in on {github.url} (Ctrl-C to stop).")
     print("In another terminal, point the chapter's scripts at it (these values are fake):\n")

@@ -184,8 +184,11 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
     if env is None:
         env_file = find_env_file()
         if env_file is not None:  # python-dotenv is imported only when there is a file to read
-            from dotenv import load_dotenv
-
+            try:
+                from dotenv import load_dotenv
+            except ModuleNotFoundError:
+                raise AuthError(STEP_CONFIG, f"python-dotenv is not installed, so {env_file} cannot be read — "
+                                "run: pip install -r requirements.txt") from None
             load_dotenv(env_file, override=False)
         env = dict(os.environ)
     try:

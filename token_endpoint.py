@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import requests
+try:
+    import requests
+except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
+    raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
 from oauth_config import OAuthConfig
 from token_manager import AuthError, Token, safe_text

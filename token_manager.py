@@ -218,7 +218,10 @@ class Token(NamedTuple):
 
 def default_token_path() -> Path:
     # The XDG base directory spec: $XDG_CONFIG_HOME, else ~/.config. The same place `gh` uses.
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    # The spec says a relative path is invalid and must be ignored: it would move with the folder you run from.
+    config_home = os.environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(config_home):
+        config_home = str(Path.home() / ".config")
     return Path(config_home) / APP_DIR_NAME / TOKEN_FILE_NAME
 
 
@@ -425,8 +428,9 @@ class TokenManager:
             if still_valid:
                 # Keep the working access token, but drop the dead refresh token so that it is
                 # never sent again: some providers revoke the whole grant when they see one reused.
-                self.store.save(token._replace(refresh_token=None, refresh_token_expires_at=None))
-                return token
+                kept = token._replace(refresh_token=None, refresh_token_expires_at=None)
+                self.store.save(kept)
+                return kept
             self.store.delete()
             raise AuthError(STEP_REFRESH,
                             f"{error.message}; the saved token was removed — run login again") from error
@@ -499,6 +503,18 @@ def format_duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
+def refresh_outcome(before: Token | None, after: Token) -> str:
+    """What `--refresh` did, said truthfully: the manager keeps a still-valid token when it cannot refresh."""
+    if before is None or after.access_token != before.access_token:
+        return "Refreshed: a new access token (and refresh token, if the provider rotates them) was saved."
+    if not before.refresh_token:
+        return "Not refreshed: this token has no refresh token (it does not expire, or was issued without one)."
+    if not after.refresh_token:
+        return ("Not refreshed: the provider refused the refresh token. The access token still works until it "
+                "expires; run login again before then.")
+    return "Not refreshed: the refresh did not go through, and the access token still works; try again later."
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import importlib
@@ -511,8 +527,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.refresh:
             # The classes above are provider-general; step 3 plugs in GitHub's refresh request.
             step3 = importlib.import_module("3_github_request")
+            before = store.load()
             token = step3.github_token_manager(step3.load_config(), store).refresh()
-            print("Refreshed.")
+            print(refresh_outcome(before, token))
         else:
             token = store.load()
             if token is None:

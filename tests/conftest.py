@@ -180,14 +180,18 @@ class InProcessTool:
         return True
 
     def run(self, *argv: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        tool = importlib.import_module("dev_github_tool")
+        return self.script("dev_github_tool.py", *argv, extra_env=extra_env)
+
+    def script(self, name: str, *argv: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Any of the chapter's scripts (`1_authorization_url.py`, ...) by its `main(argv)`."""
+        module = importlib.import_module(name.removesuffix(".py"))
         saved_environment, saved_folder = dict(os.environ), os.getcwd()
         os.environ.clear()
         os.environ.update({**self.runner.env, **(extra_env or {})})
         os.chdir(self.runner.cwd)
         self.capsys.readouterr()
         try:
-            code = tool.main(list(argv))
+            code = module.main(list(argv))
         except SystemExit as exit:  # argparse: --help, --version and usage errors
             code = exit.code
         finally:

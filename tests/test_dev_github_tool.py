@@ -179,11 +179,11 @@ def test_debug_logs_request_lines_but_no_secret(runner, github):
 
 
 def test_a_browser_that_cannot_start_leaves_the_url_and_keeps_waiting(runner, github):
-    result = runner.point_at(github).run(TOOL, "login", "--timeout", "0.5",
+    result = runner.point_at(github).run(TOOL, "login", "--timeout", "0.2",
                                          extra_env={"BROWSER": "/nonexistent/browser %s"})
     assert "Could not open a browser" in result.stdout
     assert "/login/oauth/authorize?" in result.stdout
-    assert result.returncode == 1 and "no callback arrived within 0.5 s" in result.stderr
+    assert result.returncode == 1 and "no callback arrived within 0.2 s" in result.stderr
 
 
 def test_ctrl_c_exits_130_and_frees_the_port_while_the_browser_hangs(runner, github):

@@ -356,6 +356,6 @@ def test_status_script_forces_a_refresh(runner, expiring_github, config_for, tok
     answer = saved_expired(expiring_github, config, TokenStore(token_path))
     result = runner.point_at(expiring_github).run("token_manager.py", "--refresh")
     assert result.returncode == 0, result.stderr
-    assert "Refreshed." in result.stdout
+    assert "Refreshed: a new access token" in result.stdout
     assert expiring_github.counters.refreshes == 1
     assert answer["refresh_token"] not in result.stdout

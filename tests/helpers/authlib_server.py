@@ -148,7 +148,7 @@ class AuthlibGitHub:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.api_url = self.url + "/api/v3"
         self.issuer = issuer or self.url + "/login/oauth"  # another value plays a mix-up
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
                                         daemon=True)
 
     def environment(self) -> dict[str, str]:

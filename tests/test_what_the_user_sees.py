@@ -1,0 +1,201 @@
+"""Messages that say what is really happening: counts, limits, help, JSON, and the step scripts."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from local_github import LocalGitHub, Settings
+from tests.conftest import ROOT
+from tests.helpers import TOOL, fetch, one_clean_line
+from token_manager import default_token_path
+
+
+@pytest.fixture
+def many_repos():
+    with LocalGitHub(Settings(approval="auto", repo_count=40)) as server:
+        yield server
+
+
+def log_in_with_repo_scope(cli, server):
+    assert cli.point_at(server).run("login", "--scope", "read:user repo").returncode == 0
+
+
+# -- repos and its limit -----------------------------------------------------------------------
+
+def test_repos_says_when_the_limit_cut_the_list(cli, many_repos):
+    log_in_with_repo_scope(cli, many_repos)
+    result = cli.run("repos")
+    assert len(result.stdout.splitlines()) == 31  # the header and 30 rows
+    assert "Showing the first 30 repositories; use --limit N, or --limit all." in result.stderr
+
+
+def test_limit_all_lists_everything_and_says_nothing(cli, many_repos):
+    log_in_with_repo_scope(cli, many_repos)
+    result = cli.run("repos", "--limit", "all", "--json")
+    assert len(json.loads(result.stdout)) == 40 and "Showing the first" not in result.stderr
+
+
+def test_a_limit_that_happens_to_fit_exactly_says_nothing(cli):
+    with LocalGitHub(Settings(approval="auto", repo_count=30)) as server:
+        log_in_with_repo_scope(cli, server)
+        result = cli.run("repos")
+    assert result.returncode == 0 and "Showing the first" not in result.stderr
+
+
+@pytest.mark.parametrize("limit, complaint", [("1.5", "'1.5' is not a whole number or all"),
+                                              ("0", "must be more than 0"), ("lots", "'lots' is not a whole number")])
+def test_a_limit_that_is_not_a_count_is_a_usage_error(cli, limit, complaint):
+    result = cli.run("repos", "--limit", limit)
+    assert result.returncode == 2 and complaint in result.stderr
+
+
+# -- status --json -----------------------------------------------------------------------------
+
+def test_status_json_when_logged_out_is_json_and_exit_1(cli, github):
+    result = cli.point_at(github).run("status", "--json")
+    answer = json.loads(result.stdout)
+    assert result.returncode == 1 and answer["logged_in"] is False and "not logged in" in answer["error"]
+
+
+def test_status_json_gives_expiry_as_an_iso_8601_time(cli, expiring_github):
+    cli.point_at(expiring_github).run("login")
+    answer = json.loads(cli.run("status", "--json").stdout)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", answer["expires_at"])
+
+
+def test_status_when_logged_out_blames_the_token_store_not_an_api_request(cli, github):
+    result = cli.point_at(github).run("status")
+    assert one_clean_line(result) and result.stderr.startswith("status failed at token store: you are not logged in")
+
+
+# -- help --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command, description", [
+    ("login", "Sign in through your browser"), ("status", "Ask GitHub who the token belongs to"),
+    ("repos", "List the repositories"), ("logout", "Revoke the token"), ("demo", "against a local stand-in")])
+def test_every_subcommand_help_has_a_description(cli, command, description):
+    result = cli.run(command, "--help")
+    assert result.returncode == 0 and description in result.stdout
+
+
+def test_visibility_and_sort_say_what_they_do(cli):
+    help_text = " ".join(cli.run("repos", "--help").stdout.split())
+    assert "which repositories (default all" in help_text and "the order (default full_name)" in help_text
+
+
+# -- the step scripts are the chapter too --------------------------------------------------------
+
+def test_step_1_has_help_and_refuses_unknown_options(cli):
+    assert cli.script("1_authorization_url.py", "--help").returncode == 0
+    assert cli.script("1_authorization_url.py", "--bogus").returncode == 2
+
+
+def test_step_1_never_shows_any_part_of_the_verifier(step1):
+    config = step1.load_config(env={"GITHUB_CLIENT_ID": "Ov23liExample"}, require_secret=False)
+    request = step1.prepare_authorization_request(config)
+    text = "\n".join(step1.describe_authorization_request(request, config))
+    assert request.code_verifier[-4:] not in text and "never shown" in text
+
+
+def test_step_2_refuses_a_timeout_that_is_not_positive(cli):
+    result = cli.script("2_callback_exchange.py", "--timeout", "-1")
+    assert result.returncode == 2 and "must be more than 0" in result.stderr
+
+
+def test_a_step_script_names_itself_once_in_its_error(cli):
+    result = cli.script("2_callback_exchange.py")
+    assert one_clean_line(result)
+    assert result.stderr.startswith("2_callback_exchange.py failed at configuration: GITHUB_CLIENT_ID is not set")
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "1.5"])
+def test_step_3_refuses_a_limit_that_is_not_a_count(cli, limit):
+    assert cli.script("3_github_request.py", "--limit", limit).returncode == 2
+
+
+def test_step_3_counts_what_it_lists(cli, github):
+    cli.point_at(github).run("login")
+    five = cli.script("3_github_request.py")
+    assert "Your repositories (5):" in five.stdout  # read:user sees the 5 public ones of 7
+    one = cli.script("3_github_request.py", "--limit", "1")
+    assert "Your first 1 repository (--limit shows more):" in one.stdout
+
+
+def test_step_3_piped_into_head_ends_without_a_traceback(runner, cli, many_repos, tmp_path):
+    cli.point_at(many_repos).run("login")
+    errors = tmp_path / "errors.txt"
+    shell = f"{sys.executable} {ROOT / '3_github_request.py'} --limit 1000 2>{errors} | head -3"
+    subprocess.run(["bash", "-c", shell], cwd=runner.cwd, env=runner.env, timeout=60, capture_output=True)
+    assert "Traceback" not in errors.read_text() and "BrokenPipe" not in errors.read_text()
+
+
+# -- token_manager.py --refresh tells what really happened --------------------------------------
+
+def test_refresh_of_a_token_that_cannot_be_refreshed_says_so(cli, github, token_path):
+    cli.point_at(github).run("login")  # a token that does not expire, without a refresh token
+    result = cli.script("token_manager.py", "--refresh")
+    assert result.returncode == 0 and "Not refreshed: this token has no refresh token" in result.stdout
+
+
+def test_refresh_refused_while_the_token_still_works_says_so(cli, expiring_github, token_path):
+    cli.point_at(expiring_github).run("login")
+    expiring_github.refresh_tokens.clear()  # the refresh token is dead at the server
+    result = cli.script("token_manager.py", "--refresh")
+    assert result.returncode == 0 and "Not refreshed: the provider refused the refresh token" in result.stdout
+    assert "Refreshed:" not in result.stdout
+
+
+# -- configuration and packages ----------------------------------------------------------------
+
+def test_a_relative_xdg_config_home_is_ignored(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/config")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_token_path() == tmp_path / "home" / ".config" / "dev-github-tool" / "token.json"
+
+
+@pytest.mark.parametrize("script", [TOOL, "2_callback_exchange.py", "3_github_request.py"])
+def test_a_missing_package_says_to_install_the_requirements(runner, tmp_path, script):
+    fake = tmp_path / "site" / "requests"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ModuleNotFoundError("No module named requests", name="requests")\n')
+    args = ("status",) if script == TOOL else ()
+    result = runner.run(script, *args, extra_env={"PYTHONPATH": str(tmp_path / "site"),
+                                                   "GITHUB_CLIENT_ID": "Ov23liExample"})
+    assert one_clean_line(result) and "run: pip install -r requirements.txt" in result.stderr
+
+
+def test_a_missing_dotenv_with_a_dotenv_file_says_to_install_the_requirements(runner, tmp_path):
+    fake = tmp_path / "site" / "dotenv"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ModuleNotFoundError("No module named dotenv", name="dotenv")\n')
+    (runner.cwd / ".env").write_text("GITHUB_CLIENT_ID=Ov23liExample\n")
+    result = runner.run("1_authorization_url.py", extra_env={"PYTHONPATH": str(tmp_path / "site")})
+    assert one_clean_line(result) and "python-dotenv is not installed" in result.stderr
+
+
+# -- the stand-in ------------------------------------------------------------------------------
+
+def test_the_stand_in_has_the_page_the_tool_sends_you_to(github):
+    status, body, _ = fetch(f"{github.url}/settings/applications")
+    assert status == 200 and "Authorized OAuth Apps" in body
+
+
+def test_the_stand_in_says_it_cannot_listen_on_stderr(runner):
+    with LocalGitHub() as busy:
+        result = runner.run("local_github.py", "--port", str(busy.port))
+    assert result.returncode == 1 and result.stdout == "" and "cannot listen" in result.stderr
+
+
+def test_the_stand_in_can_have_many_repositories_to_show_paging():
+    with LocalGitHub(Settings(approval="auto", repo_count=250)) as server:
+        token = server.grant_tokens(("repo",))["access_token"]
+        status, _, headers = fetch(f"{server.api_url}/user/repos?per_page=100",
+                                   headers={"Authorization": f"Bearer {token}", "User-Agent": "test"})
+    assert status == 200 and 'rel="last"' in headers["Link"] and "page=3" in headers["Link"]
+
+
+def test_the_stand_in_script_takes_repos(runner):
+    assert "--repos N" in runner.run("local_github.py", "--help").stdout
