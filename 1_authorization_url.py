@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from oauth_config import OAuthConfig, load_config
-from token_manager import AuthError
+from token_manager import AuthError, as_told_by_a_step_script
 
 STEP_AUTHORIZE = "step 1 (authorization URL)"
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(require_secret=False)
     except AuthError as error:
-        print(f"1_authorization_url.py failed at {error}", file=sys.stderr)
+        print(as_told_by_a_step_script(error, "1_authorization_url.py"), file=sys.stderr)
         return 1
     request = prepare_authorization_request(config)
     print("Open this URL in a browser to ask GitHub for permission:\n")

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from oauth_config import LoopbackRedirect, OAuthConfig
 from token_endpoint import post_to_token_endpoint, server_name, token_from_fields
-from token_manager import AuthError, Token, TokenManager, TokenStore, mask, safe_text
+from token_manager import AuthError, Token, TokenManager, TokenStore, as_told_by_a_step_script, mask, safe_text
 
 step1 = importlib.import_module("1_authorization_url")
 log = logging.getLogger("dev_github_tool")
@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         store = TokenStore()
         TokenManager(store).save(token)
     except AuthError as error:
-        print(f"2_callback_exchange.py failed at {error}", file=sys.stderr)
+        print(as_told_by_a_step_script(error, "2_callback_exchange.py"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)

@@ -45,6 +45,7 @@ from token_manager import (
     Token,
     TokenManager,
     TokenStore,
+    as_told_by_a_step_script,
     mask,
     safe_text,
 )
@@ -302,7 +303,7 @@ class GitHubClient:
             if visibility == "private" and self.lacks_private_scope():
                 raise AuthError(STEP_API, f"private repositories need the {PRIVATE_REPO_SCOPE} scope, and this "
                                 f"token has only: {', '.join(self.granted_scopes or ()) or 'no scopes'} — log in "
-                                f"again asking for it (login --force --scope \"read:user {PRIVATE_REPO_SCOPE}\")")
+                                f"again asking for it (login --scope \"read:user {PRIVATE_REPO_SCOPE}\")")
             if not isinstance(page, list):
                 raise AuthError(STEP_API, "GitHub's answer for /user/repos is not a list — check GITHUB_API_URL")
             for index, repo in enumerate(page):
@@ -348,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(Public repositories only: the token has no {PRIVATE_REPO_SCOPE} scope.)")
         sys.stdout.flush()
     except AuthError as error:
-        print(f"3_github_request.py failed at {error}", file=sys.stderr)
+        print(as_told_by_a_step_script(error, "3_github_request.py"), file=sys.stderr)
         return 1
     except BrokenPipeError:
         # Piped into `head`, which has read enough: stop quietly (the recipe in Python's signal docs).

@@ -57,6 +57,25 @@ class AuthError(Exception):
         self.message = message
 
 
+# The step scripts come before the complete tool in the chapter: their reader signs in with step
+# 2's script and has not met `login` yet, so their errors give the advice in those words.
+STEP_SCRIPT_WORDING = (
+    ("run: python dev_github_tool.py login", "run: python 2_callback_exchange.py"),
+    ("run login again", "sign in again with python 2_callback_exchange.py"),
+    ("run login first", "sign in first with python 2_callback_exchange.py"),
+    ("(login --scope \"read:user repo\")", "(GITHUB_SCOPES=\"read:user repo\", then python 2_callback_exchange.py)"),
+)
+
+
+def as_told_by_a_step_script(error: AuthError, script: str) -> str:
+    """The one line a step script prints for `error`: the script's name, the step, and advice in
+    the words of the chapter so far."""
+    text = f"{script} failed at {error}"
+    for tool_words, script_words in STEP_SCRIPT_WORDING:
+        text = text.replace(tool_words, script_words)
+    return text
+
+
 class RefreshRejected(AuthError):
     """The provider refused the refresh token (expired, revoked or already used).
 
@@ -538,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(describe_token(token, store.path)))
         return 0
     except AuthError as error:
-        print(f"token_manager failed at {error}", file=sys.stderr)
+        print(as_told_by_a_step_script(error, "token_manager.py"), file=sys.stderr)
         return 1
 
 

@@ -199,3 +199,19 @@ def test_the_stand_in_can_have_many_repositories_to_show_paging():
 
 def test_the_stand_in_script_takes_repos(runner):
     assert "--repos N" in runner.run("local_github.py", "--help").stdout
+
+
+def test_a_step_script_gives_advice_in_the_chapters_words_so_far(cli, github):
+    not_yet = cli.point_at(github).script("3_github_request.py")
+    assert not_yet.stderr.startswith("3_github_request.py failed at token store: you are not logged in — "
+                                     "run: python 2_callback_exchange.py")
+    cli.run("login")
+    github.tokens.clear()  # revoked at GitHub's end
+    revoked = cli.script("3_github_request.py")
+    assert "sign in again with python 2_callback_exchange.py" in revoked.stderr and "login" not in revoked.stderr
+
+
+def test_the_complete_tool_keeps_its_own_words(cli, github):
+    cli.point_at(github).run("login")
+    github.tokens.clear()
+    assert "run login again" in cli.run("repos").stderr
