@@ -274,18 +274,46 @@ def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_S
         print("== login: steps 1 and 2 (authorization URL, loopback callback, code exchange)")
         do_login(ctx, scope="read:user repo", timeout=timeout, force=True, explain=explain)
         print("\n== status: step 3 asks GitHub who the token belongs to")
+        narrate("status", config, explain)
         do_status(ctx, as_json=False)
         print("\n== repos: step 3 pages through GET /user/repos")
+        narrate("repos", config, explain)
         do_repos(ctx, limit=5, visibility=None, sort=None, as_json=False)
         print("\n== refresh: token_manager.py trades the refresh token for a new pair (rotation)")
+        narrate("refresh", config, explain)
         before = ctx.store.load()
         after = ctx.manager().refresh()
         print(f"  {tm.mask(before.access_token)} -> {tm.mask(after.access_token)}; the old refresh token "
               "is now spent, and the new pair was saved before use.")
         print("\n== logout: revoke at the server, then delete the file")
+        narrate("logout", config, explain)
         do_logout(ctx)
     print("\nThe demo's stand-in and temporary folder are gone. Next: register an OAuth app and run login.")
     return EXIT_OK
+
+
+# What `demo --explain` says before each part after login (login narrates itself, step by step).
+DEMO_NARRATION = {
+    "status": ("Step 3: GET {api}/user",
+               "  with the header Authorization: Bearer <the token>: to this API host only, never in a URL.",
+               "  GitHub answers who the token belongs to; its X-OAuth-Scopes header says what it may do."),
+    "repos": ("Step 3: GET {api}/user/repos?per_page=N",
+              "  Each answer's Link header names the next page; the tool follows it as given, over one",
+              "  connection, and never builds page URLs itself."),
+    "refresh": ("token_manager.py, under a lock shared by every process: POST {token_url}",
+                "  with grant_type=refresh_token, the refresh token and the app's credentials (RFC 6749 §6).",
+                "  The answer is a new access token and a new refresh token: the old refresh token is spent",
+                "  (rotation, RFC 9700 §4.14), so the new pair is saved before anything uses it."),
+    "logout": ("Step 3's revoke: DELETE {api}/applications/{client_id}/token",
+               "  authenticated with the app's client ID and secret, asks GitHub to forget the token",
+               "  (GitHub's way; RFC 7009 is the standard's). Then the token file is deleted, whatever the answer."),
+}
+
+
+def narrate(part: str, config, explain: bool) -> None:
+    if explain:
+        for line in DEMO_NARRATION[part]:
+            print(line.format(api=config.api_url, token_url=config.token_url, client_id=config.client_id))
 
 
 def _auto_browser(local):

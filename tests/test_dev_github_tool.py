@@ -92,7 +92,9 @@ def test_interactive_demo_shows_the_consent_page_to_the_browser(cli):
 def test_demo_explain_narrates_with_secrets_masked(cli):
     result = cli.run("demo", "--explain")
     assert result.returncode == 0, result.stderr
-    for expected in ("code_challenge=", "state=", "PKCE", "Scopes asked: read:user repo; granted: read:user repo"):
+    for expected in ("code_challenge=", "state=", "PKCE", "Scopes asked: read:user repo; granted: read:user repo",
+                     "Authorization: Bearer <the token>", "Link header names the next page",
+                     "grant_type=refresh_token", "/applications/Ov23liLocalStandIn/token"):
         assert expected in result.stdout
     assert "CANARY" not in result.stdout + result.stderr  # every stand-in secret carries this marker
 
