@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from local_github import LocalGitHub, Settings  # noqa: E402
+from tests.helpers import STATE  # noqa: E402
+from token_manager import Token  # noqa: E402
 
 BROWSER_HELPER = ROOT / "tests" / "helpers" / "browser.py"
 # Variables a reader's shell may have that would change what the scripts do.
@@ -71,6 +73,18 @@ def oauth_server(request):
     else:
         with LocalGitHub(Settings(approval="auto", expiring=True, strict=request.param == "strict")) as server:
             yield server
+
+
+@pytest.fixture
+def waiting_server(step1, step2):
+    """A callback server waiting for STATE; `finish` records each code it is handed."""
+    config = step1.load_config(env={"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "x"})
+    server = step2.CallbackServer(config.redirect)
+    exchanged = []
+    server.expect(STATE, lambda result: exchanged.append(result.code) or Token(access_token="gho_fake_zz"))
+    server.start()
+    yield server, exchanged
+    server.close()
 
 
 @pytest.fixture

@@ -9,28 +9,13 @@ import socket
 import threading
 from urllib.parse import quote, urlencode
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_github import play_browser
-from tests.helpers import fetch, sign_in
-from token_manager import Token
+from tests.helpers import STATE, fetch, genuine_callback, sign_in
 
-STATE = "S" * 20 + "genuine-state-for-the-fuzz-test"
 INJECTED = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def waiting_server(step1, step2):
-    """A callback server waiting for STATE; `finish` records each code it is handed."""
-    config = step1.load_config(env={"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "x"})
-    server = step2.CallbackServer(config.redirect)
-    exchanged = []
-    server.expect(STATE, lambda result: exchanged.append(result.code) or Token(access_token="gho_fake_zz"))
-    server.start()
-    yield server, exchanged
-    server.close()
 
 
 def send_raw(port: int, data: bytes, half_close: bool = True) -> tuple[int | None, bytes]:
@@ -46,10 +31,6 @@ def send_raw(port: int, data: bytes, half_close: bool = True) -> tuple[int | Non
     words = head.split(b" ", 2)
     status = int(words[1]) if len(words) > 1 and words[0].startswith(b"HTTP/") and words[1].isdigit() else None
     return status, body
-
-
-def genuine_callback(server, code="the-real-code"):
-    return fetch(f"{server.redirect_uri}?{urlencode({'code': code, 'state': STATE})}")
 
 
 names = st.one_of(st.sampled_from(["state", "code", "error", "error_description", "State", "state "]),

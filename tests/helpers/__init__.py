@@ -5,9 +5,11 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 TOOL = "dev_github_tool.py"
+# The state a `waiting_server` (tests/conftest.py) waits for.
+STATE = "S" * 20 + "genuine-state-for-the-fuzz-test"
 # An OAuth app's settings for tests that never reach a server: obviously fake values.
 APP_SETTINGS = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
 
@@ -93,3 +95,7 @@ def sign_in(step2, config, browse, timeout: float = 30, **options):
                                           say=lambda line: None, **options)
     finally:
         assert browsed.wait(30), "the browser never finished"
+
+
+def genuine_callback(server, code="the-real-code"):
+    return fetch(f"{server.redirect_uri}?{urlencode({'code': code, 'state': STATE})}")

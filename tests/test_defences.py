@@ -1,0 +1,228 @@
+"""One deterministic test per defence that a single edit could remove without the rest noticing.
+
+Each test names the defence it guards; tests/check_defences.py removes each defence in turn and
+runs these to prove they notice. None of them samples: every input is chosen to hit the edge.
+"""
+
+import base64
+import logging
+import time
+from urllib.parse import urlencode
+
+import pytest
+import requests
+import responses
+
+from tests.helpers import APP_SETTINGS, STATE, fetch, genuine_callback
+from token_manager import AuthError, RefreshRejected, Token, TokenManager, TokenStore, safe_text
+
+API = "https://api.github.com"
+
+
+# -- the callback server -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("forged", ["", STATE[:-1], STATE[:1], STATE + "x"])
+def test_state_is_compared_whole_never_as_a_prefix(waiting_server, forged):
+    server, exchanged = waiting_server
+    status, _, _ = fetch(f"{server.redirect_uri}?{urlencode({'code': 'attacker', 'state': forged})}")
+    assert status == 400 and exchanged == [] and not server.done.is_set()
+
+
+def test_a_repeated_parameter_is_refused_even_with_the_right_state(waiting_server):
+    server, exchanged = waiting_server
+    status, _, _ = fetch(f"{server.redirect_uri}?state={STATE}&code=first&code=second")
+    assert status == 400 and exchanged == []
+
+
+def test_the_callback_page_headers_are_exactly_the_strict_ones(waiting_server):
+    server, _ = waiting_server
+    _, _, headers = fetch(f"{server.redirect_uri}?state=wrong")
+    assert headers["Content-Security-Policy"] == \
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_an_idle_connection_is_dropped_after_ten_seconds_at_most(step2):
+    assert 0 < step2.CallbackHandler.timeout <= 10
+
+
+def test_the_listen_backlog_takes_a_burst_of_connections(step2):
+    assert step2.CallbackServer.request_queue_size >= 128  # the default, 5, stalls a burst by a second
+
+
+def test_no_request_line_reaches_the_debug_log(waiting_server, caplog):
+    caplog.set_level(logging.DEBUG)
+    server, _ = waiting_server
+    fetch(f"{server.redirect_uri}?code=forged-code-never-logged&state=wrong")
+    fetch(f"{server.redirect_uri.rsplit('/', 1)[0]}/elsewhere?code=stray-code-never-logged")
+    genuine_callback(server, code="genuine-code-never-logged")
+    assert "callback server: GET /callback" in caplog.text  # the path is logged ...
+    assert "never-logged" not in caplog.text  # ... the query never
+
+
+# -- configuration -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("redirect", ["http://0.0.0.0/callback", "http://[::]/callback", "http://10.0.0.1/callback"])
+def test_a_redirect_that_listens_beyond_this_machine_is_refused(step1, redirect):
+    with pytest.raises(AuthError, match="must point at this machine"):
+        step1.load_config(env={**APP_SETTINGS, "GITHUB_REDIRECT_URI": redirect})
+
+
+def test_state_and_verifier_draw_32_bytes_from_the_operating_system(step1, monkeypatch):
+    import secrets
+
+    drawn = []
+    real = secrets.token_bytes
+    monkeypatch.setattr(secrets, "token_bytes", lambda n=None: drawn.append(n) or real(n))
+    state, verifier = step1.generate_state(), step1.generate_code_verifier()
+    assert drawn == [32, 32]  # RFC 6749 §10.10, RFC 7636 §7.1: 256 bits each, from secrets
+    assert len(state) == len(verifier) == 43 and state != verifier
+
+
+# -- step 3 and the token's lifecycle ------------------------------------------------------------
+
+def config_for_github_com(step1):
+    return step1.load_config(env=APP_SETTINGS)
+
+
+def test_a_refresh_token_is_never_sent_to_another_server(step1, step3):
+    config = config_for_github_com(step1)
+    foreign = Token(access_token="gho_x_aaaa", refresh_token="ghr_x_bbbb", issuer="https://ghe.example.com",
+                    resource="https://ghe.example.com/api/v3")
+    with responses.RequestsMock() as mock:  # any request at all would fail this test
+        with pytest.raises(AuthError, match="not sent elsewhere"):
+            step3.refresh_github_token(config)(foreign)
+        assert len(mock.calls) == 0
+
+
+def github_token(config) -> Token:
+    return Token(access_token="gho_revoke_me_cccc", issuer=config.server_url, resource=config.api_url)
+
+
+@responses.activate
+def test_revocation_does_not_follow_a_redirect(step1, step3):
+    config = config_for_github_com(step1)
+    url = f"{config.api_url}/applications/{config.client_id}/token"
+    responses.delete(url, status=307, headers={"Location": "https://evil.example/collect"})
+    with pytest.raises(AuthError, match="answered HTTP 307"):
+        step3.revoke_github_token(config)(github_token(config))
+    assert [call.request.url for call in responses.calls] == [url]  # the token went nowhere else
+
+
+@pytest.mark.parametrize("status", [200, 401, 500])
+@responses.activate
+def test_revocation_counts_only_204_404_and_422_as_done(step1, step3, status):
+    config = config_for_github_com(step1)
+    responses.delete(f"{config.api_url}/applications/{config.client_id}/token", status=status)
+    with pytest.raises(AuthError, match=f"answered HTTP {status}"):
+        step3.revoke_github_token(config)(github_token(config))
+
+
+def test_revocation_has_a_timeout(step1, step3, monkeypatch):
+    config = config_for_github_com(step1)
+    seen = {}
+
+    def delete(url, **options):
+        seen.update(options)
+        raise requests.ConnectionError("offline")
+
+    monkeypatch.setattr(requests, "delete", delete)
+    with pytest.raises(AuthError):
+        step3.revoke_github_token(config)(github_token(config))
+    assert seen["timeout"] and all(part > 0 for part in seen["timeout"]) and seen["allow_redirects"] is False
+
+
+def test_the_rate_limit_message_says_the_reset_time(step3):
+    reset = int(time.time()) + 1234
+    response = requests.Response()
+    response.status_code, response.url = 403, f"{API}/user"
+    response.headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000",
+                             "X-RateLimit-Reset": str(reset)})
+    message = str(step3.describe_failure(response))
+    assert time.strftime("%H:%M:%S", time.localtime(reset)) in message
+
+
+def test_gh_token_wins_over_github_token(step1, step3):
+    config = config_for_github_com(step1)
+    both = {"GITHUB_TOKEN": "gho_second_choice_2222", "GH_TOKEN": "gho_first_choice_1111"}
+    source = step3.load_token(config, TokenManager(TokenStore()), environ=both)
+    assert source.token.access_token == "gho_first_choice_1111" and source.variable == "GH_TOKEN"
+
+
+def test_an_api_error_message_is_made_safe_for_the_terminal(step3):
+    response = requests.Response()
+    response.status_code, response.url = 403, f"{API}/user"
+    response._content = b'{"message": "\\u001b[2Jgone\\r\\nFAKE PROMPT $ "}'
+    message = str(step3.describe_failure(response))
+    assert "\x1b" not in message and "\r" not in message and "\n" not in message
+
+
+def test_repository_names_are_made_safe_for_the_terminal(tool):
+    rows = tool.format_repo_table([{"full_name": "octocat/\x1b]0;pwned\x07name\r\nfake", "private": False}], 80)
+    assert not any(char in "\n".join(rows) for char in "\x1b\x07\r")
+
+
+@pytest.mark.parametrize("text", ["a\rb", "a\nb", "a\r\nb", "a\x1b[31mb", "a\u2028b", "a\x00b"])
+def test_safe_text_lets_no_line_break_or_control_character_through(text):
+    cleaned = safe_text(text, 100)
+    assert cleaned.startswith("a") and cleaned.endswith("b") and all(char.isprintable() for char in cleaned)
+
+
+def test_the_default_margin_refreshes_a_token_a_little_before_it_expires(tmp_path):
+    calls = []
+
+    def refresh(old):
+        calls.append(old.refresh_token)
+        return old._replace(access_token="gho_new_dddd", expires_at=time.time() + 3600)
+
+    store = TokenStore(tmp_path / "token.json")
+    store.save(Token(access_token="gho_old_eeee", refresh_token="ghr_old_ffff", expires_at=time.time() + 5))
+    assert TokenManager(store, refresh=refresh).valid_token().access_token == "gho_new_dddd"  # default margin
+    assert calls == ["ghr_old_ffff"]
+
+
+@pytest.mark.parametrize("lifetime", ["inf", "-inf", "nan", "-5", float("inf"), -1, True])
+def test_a_lifetime_that_is_not_a_finite_positive_number_is_refused(lifetime):
+    with pytest.raises(ValueError):
+        Token.from_token_response({"access_token": "a", "expires_in": lifetime}, issuer="i", resource="r")
+
+
+def test_tls_verification_is_never_turned_off(step1, step3, monkeypatch):
+    config = config_for_github_com(step1)
+    client = step3.GitHubClient(config, Token(access_token="gho_x_gggg"))
+    sent = {}
+
+    def send(request, **options):
+        sent.update(options)
+        raise requests.ConnectionError("offline")
+
+    monkeypatch.setattr(client.session, "send", send)
+    with pytest.raises(AuthError):
+        client.get_user()
+    # True, or the path of a CA bundle (REQUESTS_CA_BUNDLE); never False.
+    assert client.session.verify is True and sent["verify"] not in (False, None, "")
+
+
+def test_the_tool_sends_the_verifier_whose_hash_went_into_the_url(step1, step2):
+    config = config_for_github_com(step1)
+    request = step1.prepare_authorization_request(config, "http://127.0.0.1:5000/callback")
+    with responses.RequestsMock() as mock:
+        mock.post(config.token_url, json={"access_token": "gho_fake_hhhh", "token_type": "bearer"})
+        step2.exchange_code_for_token(config, "the-code", request)
+        sent = dict(pair.split("=", 1) for pair in mock.calls[0].request.body.split("&"))
+    from hashlib import sha256
+
+    challenge = base64.urlsafe_b64encode(sha256(sent["code_verifier"].encode()).digest()).rstrip(b"=").decode()
+    assert f"code_challenge={challenge}" in request.url  # the pair belongs to this very attempt
+
+
+def test_a_rejected_refresh_is_a_refresh_rejected(step1, step3):
+    """The manager tells a dead refresh token from a network error by this type alone."""
+    config = config_for_github_com(step1)
+    old = Token(access_token="gho_a_iiii", refresh_token="ghr_a_jjjj", issuer=config.server_url,
+                resource=config.api_url)
+    with responses.RequestsMock() as mock:
+        mock.post(config.token_url, json={"error": "bad_refresh_token"})
+        with pytest.raises(RefreshRejected):
+            step3.refresh_github_token(config)(old)
