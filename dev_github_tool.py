@@ -22,6 +22,7 @@ DEFAULT_LIMIT = 30
 # The same as step 2's: time to sign in with two-factor authentication (importing step 2 here
 # would slow down --help, which imports nothing it does not need).
 DEFAULT_TIMEOUT_SECONDS = 300
+OFFLINE_ACCESS = "offline_access"  # GitHub's scope for an expiring token with a refresh token
 NAME_COLUMN_MIN = 12
 
 
@@ -77,19 +78,27 @@ def context_from_environment(args: argparse.Namespace, require_secret: bool = Tr
 
 # -- the commands, each written once and used by both the CLI and the demo ----------------------
 
-def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool) -> int:
+def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool,
+             short_lived: bool = False) -> int:
     settings, step2, step3 = step("oauth_config"), step("2_callback_exchange"), step("3_github_request")
     tm = step("token_manager")
     scopes = settings.parse_scopes(scope, "--scope") if scope else None
+    if short_lived:
+        # GitHub's offline_access: an 8-hour token and a rotating refresh token, even from an app that
+        # is not set up for expiring tokens, so a leaked token dies within hours (facts §4.1).
+        scopes = tuple(dict.fromkeys((*(scopes or ctx.config.scopes), OFFLINE_ACCESS)))
     previous = saved_login(ctx)
     if previous is not None and not force:
-        lacking = sorted(set(scopes or ()) - set(previous.scopes))
-        if not lacking:
+        lacking = sorted(set(scopes or ()) - set(previous.scopes) - {OFFLINE_ACCESS})
+        if short_lived and previous.expires_at is None:
+            ctx.say("The saved token does not expire; signing in again for a short-lived one.")
+        elif lacking:
+            # Scopes are fixed when a token is issued: more access means signing in again (gh auth refresh).
+            ctx.say(f"The saved token lacks {', '.join(lacking)}; signing in again to ask for it.")
+        else:
             who = f" as {previous.account}" if previous.account else ""
             ctx.say(f"Already logged in to {ctx.host}{who}. Use login --force to sign in again.")
             return EXIT_OK
-        # Scopes are fixed when a token is issued: more access means signing in again (gh auth refresh).
-        ctx.say(f"The saved token lacks {', '.join(lacking)}; signing in again to ask for it.")
     say_if_a_variable_overrides_the_login(ctx)
     # Before the browser: a sign-in whose token cannot be saved would be lost at the very end.
     ctx.store.check_writable()
@@ -122,7 +131,10 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
         ctx.say("Revoked the token this login replaced." if problem is None else
                 f"Note: the token this login replaced was not revoked ({problem}); "
                 f"revoke it at {step3.revocation_page(previous)}.")
-    asked = set(scopes if scopes is not None else ctx.config.scopes)
+    if short_lived and token.expires_at is None:
+        ctx.say(f"Note: {ctx.host} ignored offline_access (older GitHub Enterprise Server does), so this token "
+                "does not expire; revoke it with logout when you are done.")
+    asked = set(scopes if scopes is not None else ctx.config.scopes) - {OFFLINE_ACCESS}
     missing = asked - set(token.scopes)
     if missing:
         ctx.say(f"Note: you granted less than asked; missing scopes: {', '.join(sorted(missing))}.")
@@ -347,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
                        help=f"seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     login.add_argument("--force", action="store_true", help="sign in again even if already logged in")
+    login.add_argument("--short-lived", action="store_true",
+                       help="ask for an 8-hour token with a refresh token (GitHub's offline_access)")
     login.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
 
     status = commands.add_parser(
@@ -401,7 +415,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return do_demo(args.interactive, args.explain, args.timeout)
     if args.command == "login":
-        return do_login(context_from_environment(args), args.scope, args.timeout, args.force, args.explain)
+        return do_login(context_from_environment(args), args.scope, args.timeout, args.force, args.explain,
+                        short_lived=args.short_lived)
     # Reading and revoking need no client secret unless a refresh or revocation happens.
     import os
 

@@ -67,6 +67,7 @@ class Settings:
     expires_in: int = ACCESS_TOKEN_LIFETIME_SECONDS
     lifetimes_as_strings: bool = False  # as GitHub's 2020 announcement showed them
     strict: bool = False  # refuse what RFC 6749/7636 require and GitHub forgives (stand_in/oauth.py)
+    offline_access: bool = True  # False: ignore that scope, as GitHub Enterprise Server before 3.23 does
     # The callback's `iss`: OWN_ISSUER as github.com does; None for none, as older GitHub Enterprise
     # Server and Gitea; any other text to impersonate another server (a mix-up, for tests).
     issuer: str | None = OWN_ISSUER

@@ -276,7 +276,8 @@ class OAuthEndpoints:
                 redirect_uri_sent=request["redirect_uri_sent"], scopes=normalize_scopes(requested),
                 code_challenge=request["code_challenge"] or None,
                 # Like an OAuth app: `offline_access` asks for an expiring token and a refresh token.
-                expiring=github.settings.expiring or "offline_access" in requested.split(),
+                expiring=github.settings.expiring or (
+                    github.settings.offline_access and "offline_access" in re.split(r"[,\s]+", requested)),
                 expires_at=time.time() + CODE_LIFETIME_SECONDS)
             github.counters.secrets_seen.add(code)
         return self.callback_url(request, {"code": code})

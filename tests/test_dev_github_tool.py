@@ -381,3 +381,29 @@ def test_already_logged_in_without_a_recorded_account_does_not_say_unknown(runne
     again = cli.run("login")
     assert again.returncode == 0 and f"Already logged in to 127.0.0.1:{github.port}." in again.stdout
     assert "unknown" not in again.stdout
+
+
+# -- short-lived tokens (offline_access) ---------------------------------------------------------
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_short_lived_asks_for_offline_access_and_gets_an_expiring_token(cli, token_path, strict):
+    with LocalGitHub(Settings(approval="auto", strict=strict)) as github:  # not an expiring app
+        result = cli.point_at(github).run("login", "--short-lived")
+        status = cli.run("status")
+    saved = json.loads(token_path.read_text())
+    assert result.returncode == 0 and saved["expires_at"] and saved["refresh_token"]
+    assert "missing scopes" not in result.stdout  # offline_access is no scope the token lists
+    assert "expires in 7h 59m (refreshable)" in status.stdout
+
+
+def test_short_lived_says_when_the_server_ignores_offline_access(cli, token_path):
+    with LocalGitHub(Settings(approval="auto", offline_access=False)) as github:
+        result = cli.point_at(github).run("login", "--short-lived")
+    assert result.returncode == 0 and "ignored offline_access" in result.stdout
+
+
+def test_short_lived_replaces_a_token_that_does_not_expire(cli, github, token_path):
+    cli.point_at(github).run("login")
+    result = cli.run("login", "--short-lived")
+    assert "does not expire; signing in again for a short-lived one" in result.stdout
+    assert json.loads(token_path.read_text())["expires_at"] and github.counters.revocations == 1
