@@ -18,12 +18,13 @@ import html
 import http.server
 import importlib
 import logging
+import os
 import socket
 import socketserver
 import sys
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -300,6 +301,12 @@ def open_in_browser(url: str) -> bool:
         return False
 
 
+def looks_like_a_remote_shell(environ: Mapping[str, str] = os.environ) -> bool:
+    """An SSH session with no display to show a browser on (the device flow's case)."""
+    remote = bool(environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"))
+    return remote and not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
 def open_browser_in_background(open_browser: Callable[[str], bool], url: str, say: Callable[[str], None]) -> None:
     """Start the browser in a thread of its own, so that nothing it does can hold up the login.
 
@@ -316,6 +323,9 @@ def open_browser_in_background(open_browser: Callable[[str], bool], url: str, sa
             opened = False
         if not opened:
             say("Could not open a browser. Open the URL above yourself; still waiting.")
+            if looks_like_a_remote_shell():
+                say("This looks like an SSH session without a display: use login --device instead, or forward "
+                    "the port (ssh -L PORT:127.0.0.1:PORT) and open the URL on your own machine.")
 
     threading.Thread(target=launch, name="browser", daemon=True).start()
 

@@ -101,16 +101,20 @@ def refresh_github_token(config: OAuthConfig) -> Callable[[Token], Token]:
         if old.issuer != config.server_url:
             raise AuthError(STEP_REFRESH, f"the token was issued by {old.issuer}, not {config.server_url}; "
                             "its refresh token is not sent elsewhere — run login again")
-        if not config.client_secret:
-            raise AuthError(STEP_REFRESH, "GITHUB_CLIENT_SECRET is not set, and GitHub needs it to refresh "
-                            "a token — put it in .env")
+        # GitHub wants the client secret, "unless the token was generated using the device flow":
+        # without one in the settings, try without it, and say what to do if the server insists.
+        with_secret = bool(config.client_secret)
         try:
             fields = post_to_token_endpoint(
-                config, {"grant_type": "refresh_token", "refresh_token": old.refresh_token or ""}, STEP_REFRESH)
+                config, {"grant_type": "refresh_token", "refresh_token": old.refresh_token or ""}, STEP_REFRESH,
+                with_secret=with_secret)
         except TokenEndpointError as error:
             if error.code in ("bad_refresh_token", "invalid_grant"):
                 raise RefreshRejected(STEP_REFRESH, f"{error.server} says {error.code}: the refresh token expired, "
                                       "was revoked or was already used") from error
+            if not with_secret and error.code in ("incorrect_client_credentials", "invalid_client"):
+                raise AuthError(STEP_REFRESH, "GITHUB_CLIENT_SECRET is not set, and the server needs it to "
+                                "refresh this token (it came from the browser flow) — put it in .env") from error
             raise
         return token_from_fields(config, fields, STEP_REFRESH)
 

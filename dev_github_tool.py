@@ -79,7 +79,7 @@ def context_from_environment(args: argparse.Namespace, require_secret: bool = Tr
 # -- the commands, each written once and used by both the CLI and the demo ----------------------
 
 def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool,
-             short_lived: bool = False) -> int:
+             short_lived: bool = False, device: bool = False) -> int:
     settings, step2, step3 = step("oauth_config"), step("2_callback_exchange"), step("3_github_request")
     tm = step("token_manager")
     scopes = settings.parse_scopes(scope, "--scope") if scope else None
@@ -113,8 +113,13 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
 
     if explain:
         ctx.say(f"Settings: read from {settings_source(ctx.config)}.")
-    token = step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout, open_browser=ctx.open_browser,
-                                       say=ctx.say, explain=explain, confirm=confirm_identity)
+    if device:  # the device flow: a code to type on any device, no loopback server, no client secret
+        token = step("device_flow").sign_in_with_device(ctx.config, scopes=scopes, say=ctx.say, explain=explain,
+                                                        open_browser=ctx.open_browser, confirm=confirm_identity)
+    else:
+        token = step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout,
+                                           open_browser=ctx.open_browser, say=ctx.say, explain=explain,
+                                           confirm=confirm_identity)
     try:
         ctx.manager().save(token)
     except tm.AuthError as error:
@@ -269,22 +274,32 @@ def do_logout(ctx: Context) -> int:
                        f"was deleted, but the token stays valid until you revoke it{where}")
 
 
-def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> int:
+def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS, device: bool = False) -> int:
     import tempfile
     from pathlib import Path
 
     local = step("local_github")
     tm = step("token_manager")
-    settings = local.Settings(approval="ask" if interactive else "auto", expiring=True)
+    # Played by the demo, the device flow needs no pause between polls; typed by you, GitHub's 5 s.
+    settings = local.Settings(approval="ask" if interactive else "auto", expiring=True,
+                              device_interval=5 if interactive else 0)
     with tempfile.TemporaryDirectory(prefix="dev-github-tool-demo-") as home, local.LocalGitHub(settings) as github:
         # The demo never reads .env or your real token: its settings and its token file are its own.
         config = step("oauth_config").load_config(env=github.environment())
-        open_browser = step("2_callback_exchange").open_in_browser if interactive else _auto_browser(local)
+        if interactive:
+            open_browser = step("2_callback_exchange").open_in_browser
+        else:
+            open_browser = None if device else _auto_browser(local)
         ctx = Context(config, tm.TokenStore(Path(home) / "token.json"), open_browser, environ={})
         print(f"Demo: a local stand-in of GitHub runs at {github.url}; no account, no network, and the token")
         print(f"file lives in a temporary folder ({home}), so a real login is never touched.\n")
-        print("== login: steps 1 and 2 (authorization URL, loopback callback, code exchange)")
-        do_login(ctx, scope="read:user repo", timeout=timeout, force=True, explain=explain)
+        if device:
+            print("== login --device: the device flow (a code you would type on any device, then polling)")
+            if not interactive:
+                print("  (the demo plays you: the stand-in approves the code at its second poll)")
+        else:
+            print("== login: steps 1 and 2 (authorization URL, loopback callback, code exchange)")
+        do_login(ctx, scope="read:user repo", timeout=timeout, force=True, explain=explain, device=device)
         print("\n== status: step 3 asks GitHub who the token belongs to")
         narrate("status", config, explain)
         do_status(ctx, as_json=False)
@@ -359,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
                        help=f"seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     login.add_argument("--force", action="store_true", help="sign in again even if already logged in")
+    login.add_argument("--device", action="store_true",
+                       help="the device flow: type a code on any device (SSH, WSL, no browser here)")
     login.add_argument("--short-lived", action="store_true",
                        help="ask for an 8-hour token with a refresh token (GitHub's offline_access)")
     login.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
@@ -388,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "network, and a temporary token file.")
     demo.add_argument("--interactive", action="store_true", help="click the consent page in your own browser")
     demo.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
+    demo.add_argument("--device", action="store_true", help="sign in with the device flow instead")
     demo.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
                       help=f"with --interactive: seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     return parser
@@ -413,10 +431,11 @@ def positive(kind: type, allow_all: bool = False):
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        return do_demo(args.interactive, args.explain, args.timeout)
+        return do_demo(args.interactive, args.explain, args.timeout, device=args.device)
     if args.command == "login":
-        return do_login(context_from_environment(args), args.scope, args.timeout, args.force, args.explain,
-                        short_lived=args.short_lived)
+        # The device flow needs no client secret (RFC 8628, and GitHub's docs).
+        return do_login(context_from_environment(args, require_secret=not args.device), args.scope, args.timeout,
+                        args.force, args.explain, short_lived=args.short_lived, device=args.device)
     # Reading and revoking need no client secret unless a refresh or revocation happens.
     import os
 

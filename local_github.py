@@ -15,7 +15,8 @@ contains SECRET_MARKER, so tests can prove none leaks.
 
 This file holds the stand-in's state, its HTTP plumbing and its command line. The pages live
 beside it, one file a concern: stand_in/oauth.py (authorize and token endpoints, the strict
-dialect) and stand_in/rest_api.py (/user, /user/repos, token revocation).
+dialect), stand_in/device.py (the device flow) and stand_in/rest_api.py (/user, /user/repos,
+token revocation).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from stand_in.oauth import (
     TokenAuthority,
     repeated_names,
 )
+from stand_in.device import DEVICE_CODE_PATH, DEVICE_PAGE_PATH, DeviceAuthority, DeviceEndpoints, PendingDevice
 from stand_in.rest_api import API_PREFIX, RestApiEndpoints
 
 DEMO_CLIENT_ID = "Ov23liLocalStandIn"
@@ -68,6 +70,9 @@ class Settings:
     lifetimes_as_strings: bool = False  # as GitHub's 2020 announcement showed them
     strict: bool = False  # refuse what RFC 6749/7636 require and GitHub forgives (stand_in/oauth.py)
     offline_access: bool = True  # False: ignore that scope, as GitHub Enterprise Server before 3.23 does
+    device_flow: bool = True  # the app's "Enable Device Flow" box (stand_in/device.py)
+    device_interval: int = 5  # seconds between polls; tests set 0 so that nobody waits
+    device_expires_in: int = 900
     # The callback's `iss`: OWN_ISSUER as github.com does; None for none, as older GitHub Enterprise
     # Server and Gitea; any other text to impersonate another server (a mix-up, for tests).
     issuer: str | None = OWN_ISSUER
@@ -89,7 +94,7 @@ class Counters:
     secrets_seen: set[str] = field(default_factory=set)  # issued or received: codes, tokens, verifiers
 
 
-class LocalGitHub(TokenAuthority):
+class LocalGitHub(TokenAuthority, DeviceAuthority):
     """The stand-in's state plus its HTTP server. Use as a context manager, or start()/stop()."""
 
     def __init__(self, settings: Settings | None = None, port: int = 0) -> None:
@@ -98,7 +103,8 @@ class LocalGitHub(TokenAuthority):
         self.lock = threading.Lock()
         self.codes: dict[str, PendingCode] = {}
         self.tokens: dict[str, Grant] = {}
-        self.refresh_tokens: dict[str, tuple[tuple[str, ...], float]] = {}
+        self.refresh_tokens: dict[str, tuple[tuple[str, ...], float, bool]] = {}
+        self.devices: dict[str, PendingDevice] = {}
         self.pending_consents: dict[str, dict] = {}
         self.rate_remaining = self.settings.rate_limit
         self.queued_failures: list[tuple[str, int, str, str]] = []
@@ -168,8 +174,9 @@ class _Server(http.server.ThreadingHTTPServer):
         pass  # a client that hangs up (as fault tests do on purpose) is not news
 
 
-class _Handler(OAuthEndpoints, RestApiEndpoints, http.server.BaseHTTPRequestHandler):
-    """HTTP plumbing and routing; the pages themselves live in stand_in/oauth.py and stand_in/rest_api.py."""
+class _Handler(OAuthEndpoints, DeviceEndpoints, RestApiEndpoints, http.server.BaseHTTPRequestHandler):
+    """HTTP plumbing and routing; the pages themselves live in stand_in/oauth.py, stand_in/device.py
+    and stand_in/rest_api.py."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, so a client can page through one connection
     server_version = "GitHub.com"
@@ -252,6 +259,12 @@ class _Handler(OAuthEndpoints, RestApiEndpoints, http.server.BaseHTTPRequestHand
             self.decide(dict(parse_qsl(self.read_body().decode("utf-8", "replace"))))
         elif parts.path == TOKEN_PATH and method == "POST":
             self.access_token(pairs)
+        elif parts.path == DEVICE_CODE_PATH and method == "POST":
+            self.device_code(pairs)
+        elif parts.path == DEVICE_PAGE_PATH and method == "GET":
+            self.device_page()
+        elif parts.path == DEVICE_PAGE_PATH and method == "POST":
+            self.device_decision()
         elif parts.path == APPLICATIONS_PAGE and method == "GET":
             # Where the tool sends you to revoke a token by hand; GitHub lists authorized apps there.
             self.send_page(200, "Authorized OAuth Apps", self.github.applications_summary())

@@ -59,12 +59,14 @@ def server_name(url: str) -> str:
 
 
 class TokenEndpointError(AuthError):
-    """The token endpoint answered with an `error` code (kept in `.code` for callers to test)."""
+    """The server answered with an `error` code (kept in `.code`, and the whole answer in `.fields`,
+    for callers to test: the device flow reads a new `interval` from a `slow_down`)."""
 
-    def __init__(self, step: str, server: str, code: str, fix: str) -> None:
+    def __init__(self, step: str, server: str, code: str, fix: str, fields: dict[str, object]) -> None:
         super().__init__(step, f"{server} says {code}: {fix}")
         self.server = server
         self.code = code
+        self.fields = fields
 
 
 def token_endpoint_error(fields: dict[str, object], step: str, server: str) -> TokenEndpointError:
@@ -73,7 +75,7 @@ def token_endpoint_error(fields: dict[str, object], step: str, server: str) -> T
     if fix is None:
         description = safe_text(fields.get("error_description"), 160)
         fix = f"{description} — check the settings in .env and try again" if description else "try again"
-    return TokenEndpointError(step, server, code, fix)
+    return TokenEndpointError(step, server, code, fix, fields)
 
 
 def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[str, object]:
@@ -120,13 +122,23 @@ def network_failure(error: requests.RequestException, host: str, step: str, fix:
     return AuthError(step, f"{what} — {fix or usual_fix}")
 
 
-def post_to_token_endpoint(config: OAuthConfig, form: dict[str, str], step: str) -> dict[str, object]:
-    """POST to the token endpoint, the one request that carries the client secret."""
-    host = urlsplit(config.token_url).netloc
+def post_to_token_endpoint(config: OAuthConfig, form: dict[str, str], step: str,
+                           with_secret: bool = True) -> dict[str, object]:
+    """POST to the token endpoint, the one request that carries the client secret (the device
+    flow's polls carry none: `with_secret=False`)."""
+    credentials = {"client_id": config.client_id}
+    if with_secret:
+        credentials["client_secret"] = config.client_secret
+    return post_form(config.token_url, {**credentials, **form}, step)
+
+
+def post_form(url: str, form: dict[str, str], step: str) -> dict[str, object]:
+    """POST a form to one of the authorization server's endpoints and read its answer."""
+    host = urlsplit(url).netloc
     try:
         response = requests.post(
-            config.token_url,
-            data={"client_id": config.client_id, "client_secret": config.client_secret, **form},
+            url,
+            data=form,
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             timeout=HTTP_TIMEOUT_SECONDS,
             # A redirect could carry the secret and the code to another host (307 keeps the body).

@@ -61,6 +61,7 @@ class AuthError(Exception):
 # 2's script and has not met `login` yet, so their errors give the advice in those words.
 STEP_SCRIPT_WORDING = (
     ("run: python dev_github_tool.py login", "run: python 2_callback_exchange.py"),
+    ("run login --device again", "run python device_flow.py again"),
     ("run login again", "sign in again with python 2_callback_exchange.py"),
     ("run login first", "sign in first with python 2_callback_exchange.py"),
     ("(login --scope \"read:user repo\")", "(GITHUB_SCOPES=\"read:user repo\", then python 2_callback_exchange.py)"),

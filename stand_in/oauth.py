@@ -61,6 +61,7 @@ RFC_ERROR_FOR = {
 }
 ACCESS_DENIED_DESCRIPTION = "The user has denied your application access."
 ACCESS_DENIED_URI = f"{DOCS}/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#access-denied"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 MISMATCH_PAGE = ("Be careful! The redirect_uri is not associated with this application. The application "
                  "might be misconfigured or could be trying to redirect you to a website you weren't expecting.")
 
@@ -132,7 +133,7 @@ class TokenAuthority:
     settings: Settings
     codes: dict[str, PendingCode]
     tokens: dict[str, Grant]
-    refresh_tokens: dict[str, tuple[tuple[str, ...], float]]
+    refresh_tokens: dict[str, tuple[tuple[str, ...], float, bool]]  # scopes, expiry, from the device flow
     counters: Counters
 
     def token_error(self, code: str) -> TokenAnswer:
@@ -145,7 +146,8 @@ class TokenAuthority:
         return TokenAnswer(status, {"error": code, "error_description": TOKEN_ERRORS[code],
                                     "error_uri": f"{TOKEN_ERRORS_DOC}#{code.replace('_', '-')}"})
 
-    def grant_tokens(self, scopes: tuple[str, ...], expiring: bool | None = None) -> dict[str, object]:
+    def grant_tokens(self, scopes: tuple[str, ...], expiring: bool | None = None,
+                     from_device: bool = False) -> dict[str, object]:
         """Issue a token as the token endpoint would; tests use it to skip the browser."""
         expiring = self.settings.expiring if expiring is None else expiring
         access_token = random_secret("gho_", 40)
@@ -155,7 +157,7 @@ class TokenAuthority:
             now = time.time()
             refresh_token = random_secret("ghr_", 80)
             grant = Grant(scopes, now + self.settings.expires_in, refresh_token)
-            self.refresh_tokens[refresh_token] = (scopes, now + REFRESH_TOKEN_LIFETIME_SECONDS)
+            self.refresh_tokens[refresh_token] = (scopes, now + REFRESH_TOKEN_LIFETIME_SECONDS, from_device)
             lifetimes: tuple[object, object] = (self.settings.expires_in, REFRESH_TOKEN_LIFETIME_SECONDS)
             if self.settings.lifetimes_as_strings:
                 lifetimes = tuple(str(value) for value in lifetimes)  # type: ignore[assignment]
@@ -174,10 +176,16 @@ class TokenAuthority:
             return self.token_error("invalid_request")
         # GitHub takes an exchange without grant_type; RFC 6749 §4.1.3 (and Gitea) do not.
         grant_type = params.get("grant_type", "" if strict else "authorization_code")
+        if grant_type == DEVICE_GRANT:
+            return self.device_token(params)  # "The client_secret is not needed for the device flow."
         if grant_type not in ("authorization_code", "refresh_token"):
             return self.token_error("unsupported_grant_type")
-        if params.get("client_id") != self.settings.client_id or not hmac.compare_digest(
-                params.get("client_secret", "").encode(), self.settings.client_secret.encode()):
+        secret_matches = hmac.compare_digest(params.get("client_secret", "").encode(),
+                                             self.settings.client_secret.encode())
+        if params.get("client_id") != self.settings.client_id or not (secret_matches or (
+                # A refresh needs the secret "unless the token was generated using the device flow".
+                grant_type == "refresh_token" and "client_secret" not in params
+                and self.refresh_tokens.get(params.get("refresh_token", ""), ((), 0, False))[2])):
             return self.token_error("incorrect_client_credentials")
         if grant_type == "refresh_token":
             return self.refresh(params.get("refresh_token", ""))
@@ -205,7 +213,7 @@ class TokenAuthority:
         for token, grant in list(self.tokens.items()):
             if grant.refresh_token == refresh_token:
                 del self.tokens[token]
-        return TokenAnswer(200, self.grant_tokens(entry[0], expiring=True))
+        return TokenAnswer(200, self.grant_tokens(entry[0], expiring=True, from_device=entry[2]))
 
     def user_for(self, authorization: str) -> Grant | None:
         scheme, _, value = authorization.partition(" ")
@@ -305,6 +313,10 @@ class OAuthEndpoints:
             pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         with self.github.lock:
             answer = self.github.token_endpoint(dict(pairs), repeated_names(pairs))
+        self.send_token_answer(answer)
+
+    def send_token_answer(self, answer: TokenAnswer) -> None:
+        """Form-encoded unless JSON (or XML) is asked for, as GitHub answers; JSON always when strict."""
         accept = self.headers.get("Accept") or ""
         if "application/json" in accept or self.github.settings.strict:
             self.send_json(answer.status, answer.fields)

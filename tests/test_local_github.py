@@ -244,3 +244,49 @@ def test_strict_answers_json_even_to_a_client_that_asks_for_nothing(strict_githu
         "client_secret": strict_github.settings.client_secret, "code": code,
         "redirect_uri": "http://127.0.0.1:4000/callback", "code_verifier": VERIFIER})
     assert answer.headers["Content-Type"].startswith("application/json") and answer.json()["access_token"]
+
+
+# -- the device flow, as GitHub runs it -----------------------------------------------------------
+
+def start_device_flow(github):
+    return requests.post(f"{github.url}/login/device/code", data={"client_id": github.settings.client_id,
+                         "scope": "read:user"}, headers={"Accept": "application/json"}, timeout=10).json()
+
+
+def poll(github, device_code):
+    return requests.post(f"{github.url}/login/oauth/access_token", headers={"Accept": "application/json"}, data={
+        "client_id": github.settings.client_id, "device_code": device_code,
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code"}, timeout=10).json()
+
+
+def test_the_device_code_answer_is_githubs():
+    with LocalGitHub(Settings()) as github:
+        answer = start_device_flow(github)
+    assert len(answer["device_code"]) == 40 and re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", answer["user_code"])
+    assert answer["verification_uri"] == f"{github.url}/login/device"
+    assert (answer["expires_in"], answer["interval"]) == (900, 5)
+
+
+def test_polling_faster_than_the_interval_gets_slow_down_and_five_more_seconds():
+    with LocalGitHub(Settings(approval="ask")) as github:
+        device_code = start_device_flow(github)["device_code"]
+        assert poll(github, device_code)["error"] == "authorization_pending"
+        answer = poll(github, device_code)  # at once, not 5 s later
+    assert answer["error"] == "slow_down" and answer["interval"] == 10
+
+
+def test_a_person_approves_a_code_on_the_device_page_and_no_secret_is_needed():
+    with LocalGitHub(Settings(approval="ask", device_interval=0)) as github:
+        answer = start_device_flow(github)
+        page = requests.post(f"{github.url}/login/device", timeout=10,
+                             data={"user_code": answer["user_code"].lower(), "decision": "authorize"})
+        token = poll(github, answer["device_code"])
+    assert page.status_code == 200 and "Device connected" in page.text
+    assert token["access_token"].startswith("gho_")
+
+
+def test_the_device_flow_can_be_disabled_like_the_apps_checkbox():
+    with LocalGitHub(Settings(device_flow=False)) as github:
+        answer = requests.post(f"{github.url}/login/device/code", data={"client_id": github.settings.client_id},
+                               headers={"Accept": "application/json"}, timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"] == "device_flow_disabled"

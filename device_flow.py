@@ -1,0 +1,174 @@
+"""Step 2, the other way: sign in by typing a short code on any device (the device flow, RFC 8628).
+
+Run:  python device_flow.py            (or: python dev_github_tool.py login --device)
+Needs: GITHUB_CLIENT_ID, and "Enable Device Flow" ticked on your OAuth app's page. No client
+secret and no loopback server: this is the login for an SSH session, WSL, or any machine whose
+browser cannot reach 127.0.0.1 here.
+Watch for: the tool never sees your password, nor even the page where you type the code. It shows
+the code, then asks GitHub at the pace GitHub sets (`interval`, longer after `slow_down`) whether
+you have approved, until the code expires. The `device_code` it polls with is a secret too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from oauth_config import OAuthConfig, load_config
+from token_endpoint import TokenEndpointError, post_form, post_to_token_endpoint, server_name, token_from_fields
+from token_manager import (
+    AuthError,
+    Token,
+    TokenManager,
+    TokenStore,
+    as_told_by_a_step_script,
+    format_duration,
+    mask,
+    safe_text,
+)
+
+STEP_DEVICE = "step 2 (device flow)"
+DEVICE_CODE_PATH = "/login/device/code"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
+DEFAULT_INTERVAL_SECONDS = 5  # RFC 8628 §3.2: the pace when the server names none
+SLOW_DOWN_SECONDS = 5  # RFC 8628 §3.5: how much longer to wait after `slow_down`, unless told
+DEFAULT_EXPIRES_IN_SECONDS = 900  # GitHub's: a code must be entered within 15 minutes
+EXPIRED = "the code expired before it was entered (codes last 15 minutes) — run login --device again"
+DEVICE_ERROR_FIXES = {
+    "device_flow_disabled": "the device flow is off for this app — tick \"Enable Device Flow\" on the OAuth "
+                            "app's page (Settings → Developer settings → OAuth Apps), then try again",
+    "expired_token": EXPIRED,
+    "token_expired": EXPIRED,  # the word GitHub's prose uses for the same thing
+    "access_denied": "you declined the request — run login --device again and choose Authorize",
+    "incorrect_client_credentials": "GITHUB_CLIENT_ID is wrong — copy it again from the OAuth app's page",
+    "invalid_client": "GITHUB_CLIENT_ID is wrong — copy it again from the OAuth app's page",
+    "incorrect_device_code": "the server does not know this device code — run login --device again",
+    "unsupported_grant_type": "this server does not offer the device flow — check GITHUB_SERVER_URL, or "
+                              "use login without --device",
+    "unauthorized_client": "this app may not use the device flow — tick \"Enable Device Flow\" on its page",
+}
+
+# The clock and the wait, as names the tests can replace: a test must never sleep through an interval.
+pause = time.sleep
+monotonic = time.monotonic
+
+
+class DeviceCode(NamedTuple):
+    """What the server hands out to start: a secret to poll with, and a code for you to type."""
+
+    device_code: str  # secret: whoever holds it collects the token once you approve
+    user_code: str
+    verification_uri: str
+    expires_in: float
+    interval: float
+
+    def __repr__(self) -> str:
+        return f"DeviceCode(user_code={self.user_code!r}, verification_uri={self.verification_uri!r}, ...)"
+
+
+def seconds(value: object, default: float) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return number if 0 <= number < float("inf") else default
+
+
+def device_flow_error(error: TokenEndpointError) -> AuthError:
+    fix = DEVICE_ERROR_FIXES.get(error.code)
+    return AuthError(STEP_DEVICE, f"{error.server} says {error.code}: {fix}") if fix else \
+        AuthError(STEP_DEVICE, error.message)
+
+
+def request_device_code(config: OAuthConfig, scopes: tuple[str, ...]) -> DeviceCode:
+    """RFC 8628 §3.1: ask for a device code and a user code. No client secret: anyone may ask."""
+    try:
+        fields = post_form(config.server_url + DEVICE_CODE_PATH,
+                           {"client_id": config.client_id, "scope": " ".join(scopes)}, STEP_DEVICE)
+    except TokenEndpointError as error:
+        raise device_flow_error(error) from error
+    device_code, user_code = fields.get("device_code"), fields.get("user_code")
+    if not isinstance(device_code, str) or not device_code or not isinstance(user_code, str) or not user_code:
+        raise AuthError(STEP_DEVICE, f"{server_name(config.server_url)} answered without a device code — "
+                        "check GITHUB_SERVER_URL")
+    return DeviceCode(
+        device_code=device_code,
+        user_code=safe_text(user_code, 20),
+        verification_uri=safe_text(fields.get("verification_uri"), 200) or f"{config.server_url}/login/device",
+        expires_in=seconds(fields.get("expires_in"), DEFAULT_EXPIRES_IN_SECONDS),
+        interval=seconds(fields.get("interval"), DEFAULT_INTERVAL_SECONDS),
+    )
+
+
+def poll_for_token(config: OAuthConfig, device: DeviceCode) -> Token:
+    """RFC 8628 §3.4-3.5: ask, at the server's pace, until you approve, decline, or the code expires."""
+    interval = device.interval
+    deadline = monotonic() + device.expires_in
+    while True:
+        pause(interval)
+        if monotonic() >= deadline:
+            raise AuthError(STEP_DEVICE, EXPIRED)
+        try:
+            fields = post_to_token_endpoint(config, {"grant_type": DEVICE_GRANT, "device_code": device.device_code},
+                                            STEP_DEVICE, with_secret=False)  # "not needed for the device flow"
+        except TokenEndpointError as error:
+            if error.code == "authorization_pending":
+                continue
+            if error.code == "slow_down":  # asked too often: wait longer, for this and every later poll
+                interval = seconds(error.fields.get("interval"), interval + SLOW_DOWN_SECONDS)
+                continue
+            raise device_flow_error(error) from error
+        return token_from_fields(config, fields, STEP_DEVICE)
+
+
+def sign_in_with_device(
+    config: OAuthConfig,
+    *,
+    scopes: tuple[str, ...] | None = None,
+    say: Callable[[str], None] = print,
+    open_browser: Callable[[str], bool] | None = None,
+    explain: bool = False,
+    confirm: Callable[[Token], Token] | None = None,
+) -> Token:
+    """The whole device flow: get the codes, show yours, wait for your approval, return the token."""
+    scopes = config.scopes if scopes is None else scopes
+    device = request_device_code(config, scopes)
+    if explain:
+        say(f"Device flow: POST {config.server_url}{DEVICE_CODE_PATH} with client_id and scope (no secret)")
+        say("  gave a secret device_code to poll with and a user_code for you; the token is asked for with")
+        say(f"  grant_type={DEVICE_GRANT} every {device.interval:g} s (RFC 8628).")
+    say(f"First copy your one-time code: {device.user_code}")
+    say(f"Then open {device.verification_uri} on any device, sign in, and enter the code.")
+    if open_browser is not None:
+        # Best effort, in its own thread: over SSH there may be no browser, and that is fine here.
+        threading.Thread(target=open_browser, args=(device.verification_uri,), name="browser", daemon=True).start()
+    say(f"Waiting up to {format_duration(device.expires_in)} for you to approve it…")
+    token = poll_for_token(config, device)
+    return confirm(token) if confirm else token
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description="Step 2, the other way: sign in with the device flow and save the token.",
+                            epilog="Settings come from the environment and ./.env (see .env.example).").parse_args(argv)
+    try:
+        config = load_config(require_secret=False)
+        token = sign_in_with_device(config, say=lambda line: print(line, flush=True))
+        store = TokenStore()
+        TokenManager(store).save(token)
+    except AuthError as error:
+        print(as_told_by_a_step_script(error, "device_flow.py"), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return 130
+    print(f"Signed in. Access token {mask(token.access_token)}, scopes: {', '.join(token.scopes) or '(none)'}.")
+    print(f"Saved to {store.path} (readable by you only).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
