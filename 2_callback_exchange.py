@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         config = step1.load_config()
         token = sign_in_with_browser(config, timeout=args.timeout,
                                      open_browser=None if args.no_browser else open_in_browser)
-        store = TokenStore()
+        store = TokenStore(issuer=config.server_url)
         TokenManager(store).save(token)
     except AuthError as error:
         print(as_told_by_a_step_script(error, "2_callback_exchange.py"), file=sys.stderr)

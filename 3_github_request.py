@@ -25,7 +25,7 @@ try:
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
     raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
-from oauth_config import OAuthConfig, load_config
+from oauth_config import OAuthConfig, check_client_id, load_config
 from token_endpoint import (
     HTTP_TIMEOUT_SECONDS,
     USER_AGENT,
@@ -60,7 +60,12 @@ SERVER_ERROR_RETRIES = 2  # a GET is safe to repeat; a 502 from a proxy often pa
 RETRY_BACKOFF_SECONDS = 1.0  # doubled on each retry
 SHORT_RETRY_AFTER_SECONDS = 10  # wait and retry once when GitHub asks for at most this long
 PRIVATE_REPO_SCOPE = "repo"
-TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")  # the same order of preference as GitHub's gh
+# Variables that override the saved login, in gh's order of preference: the first pair for
+# github.com, the second for any other host (GitHub Enterprise Server), so a token is never
+# offered to a host it was not meant for.
+TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
+ENTERPRISE_TOKEN_VARIABLES = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+GITHUB_COM = "https://github.com"
 
 
 def origin_of(url: str) -> tuple[str, str, int | None]:
@@ -151,19 +156,20 @@ def revocation_page(token: Token) -> str:
 
 
 def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -> TokenManager:
-    return TokenManager(store or TokenStore(), refresh=refresh_github_token(config),
+    return TokenManager(store or TokenStore(issuer=config.server_url), refresh=refresh_github_token(config),
                         revoke=revoke_github_token(config))
 
 
-def token_variable_in_use(environ: Mapping[str, str]) -> str | None:
-    """GH_TOKEN or GITHUB_TOKEN, whichever is set first (gh's order): it overrides any saved login."""
-    return next((variable for variable in TOKEN_VARIABLES if environ.get(variable, "").strip()), None)
+def token_variable_in_use(environ: Mapping[str, str], server_url: str) -> str | None:
+    """The variable whose token overrides the saved login for this server, if one is set."""
+    variables = TOKEN_VARIABLES if server_url == GITHUB_COM else ENTERPRISE_TOKEN_VARIABLES
+    return next((variable for variable in variables if environ.get(variable, "").strip()), None)
 
 
 def load_token(config: OAuthConfig, manager: TokenManager, environ: Mapping[str, str] | None = None) -> TokenSource:
     """The token to use: GH_TOKEN or GITHUB_TOKEN if set, else the saved one (refreshed if needed)."""
     environ = os.environ if environ is None else environ
-    variable = token_variable_in_use(environ)
+    variable = token_variable_in_use(environ, config.server_url)
     if variable:
         token = Token(access_token=environ[variable].strip(), issuer=config.server_url, resource=config.api_url)
         return TokenSource(token, f"the {variable} environment variable", variable)
@@ -339,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visibility", choices=("all", "public", "private"), help="which ones (default all)")
     args = parser.parse_args(argv)
     try:
-        config = load_config(require_secret=False, require_client_id=token_variable_in_use(os.environ) is None)
+        config = load_config(require_secret=False, require_client_id=False)
+        if token_variable_in_use(os.environ, config.server_url) is None:
+            check_client_id(config)
         source = load_token(config, github_token_manager(config))
         print(f"Using the token from {source.description} ({mask(source.token.access_token)}).")
         client = GitHubClient(config, source.token, variable=source.variable)

@@ -51,10 +51,12 @@ class Context:
         self.say = say
 
     @property
-    def host(self) -> str:
-        from urllib.parse import urlsplit
+    def host_url(self) -> str:
+        return self.config.server_url
 
-        return urlsplit(self.config.server_url).netloc
+    @property
+    def host(self) -> str:
+        return host_of(self.config.server_url)
 
     def manager(self):
         return step("3_github_request").github_token_manager(self.config, self.store)
@@ -69,11 +71,15 @@ def context_from_environment(args: argparse.Namespace, require_secret: bool = Tr
                              require_client_id: bool = True) -> Context:
     import os
 
-    config = step("oauth_config").load_config(require_secret=require_secret, require_client_id=require_client_id)
+    settings = step("oauth_config")
+    hostname = getattr(args, "hostname", None)
+    config = settings.load_config(require_secret=require_secret, require_client_id=require_client_id,
+                                  server_url=settings.server_url_for(hostname) if hostname else None)
     open_browser = None
     if args.command == "login" and not args.no_browser:
         open_browser = step("2_callback_exchange").open_in_browser
-    return Context(config, step("token_manager").TokenStore(), open_browser, os.environ)
+    # One file, one login per server (gh's hosts model): this store reads and writes this server's.
+    return Context(config, step("token_manager").TokenStore(issuer=config.server_url), open_browser, os.environ)
 
 
 # -- the commands, each written once and used by both the CLI and the demo ----------------------
@@ -169,7 +175,7 @@ def revoke_quietly(ctx: Context, token) -> str | None:
 
 
 def say_if_a_variable_overrides_the_login(ctx: Context) -> None:
-    variable = step("3_github_request").token_variable_in_use(ctx.environ)
+    variable = step("3_github_request").token_variable_in_use(ctx.environ, ctx.host_url)
     if variable:
         ctx.say(f"Note: {variable} is set, and status and repos use it instead of this login until you unset it.")
 
@@ -188,8 +194,12 @@ def do_status(ctx: Context, as_json: bool) -> int:
         finally:
             client.close()
     except tm.AuthError as error:
+        elsewhere = other_logins(ctx)
+        if elsewhere and "not logged in" in error.message:
+            hosts = ", ".join(host_of(token.issuer) for token in elsewhere)
+            error = tm.AuthError(error.step, f"{error.message} (logged in to {hosts}: add --hostname HOST)")
         if not as_json:
-            raise
+            raise error
         # A script reading --json gets JSON whatever happened, and the exit code says it failed.
         print(json.dumps({"logged_in": False, "host": ctx.host, "error": str(error)}, indent=2))
         return EXIT_FAILURE
@@ -202,6 +212,7 @@ def do_status(ctx: Context, as_json: bool) -> int:
             "logged_in": True, "host": ctx.host, "user": user["login"], "scopes": list(scopes),
             "token": tm.mask(token.access_token), "expires_at": expires_at,
             "refreshable": token.can_refresh(), "source": source.description, "settings": ctx.config.env_file,
+            "other_hosts": [{"host": host_of(other.issuer), "user": other.account} for other in other_logins(ctx)],
         }, indent=2))
         return EXIT_OK
     if token.expires_at is None:
@@ -209,12 +220,32 @@ def do_status(ctx: Context, as_json: bool) -> int:
     else:
         expiry = f"expires in {tm.format_duration(max(token.expires_at - time.time(), 0))}"
         expiry += " (refreshable)" if token.can_refresh() else " (not refreshable: log in again then)"
-    print(ctx.host)
+    others = other_logins(ctx)
+    print(f"{ctx.host} (active)" if others else ctx.host)
     print(f"  ✓ Logged in as {user['login']} (token from {source.description})")
     print(f"  - Token: {tm.mask(token.access_token)}, {expiry}")
     print(f"  - Scopes: {', '.join(scopes) or '(none: public data only)'}")
     print(f"  - Settings: {settings_source(ctx.config)}")
+    for other in others:  # from the file alone: no request goes to a host you did not pick
+        print(host_of(other.issuer))
+        print(f"  - Logged in as {other.account or 'an account not yet checked'}, token "
+              f"{tm.mask(other.access_token)}; use it with --hostname {host_of(other.issuer)}")
     return EXIT_OK
+
+
+def other_logins(ctx: Context) -> list:
+    """The saved logins to other servers than this one (gh's hosts)."""
+    try:
+        saved = ctx.store.load_all()
+    except step("token_manager").AuthError:
+        return []
+    return [token for issuer, token in sorted(saved.items()) if issuer != ctx.config.server_url]
+
+
+def host_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or url
 
 
 def settings_source(config) -> str:
@@ -358,6 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and HTTP request lines (never tokens)")
+    common.add_argument("--hostname", default=argparse.SUPPRESS, metavar="HOST",
+                        help="the GitHub host to use, e.g. ghe.example.com (default: GITHUB_SERVER_URL)")
     parser = argparse.ArgumentParser(
         prog="dev_github_tool.py", parents=[common],
         description="Sign in to GitHub with OAuth (browser, loopback callback, PKCE) and use the REST API.",
@@ -436,13 +469,11 @@ def run(args: argparse.Namespace) -> int:
         # The device flow needs no client secret (RFC 8628, and GitHub's docs).
         return do_login(context_from_environment(args, require_secret=not args.device), args.scope, args.timeout,
                         args.force, args.explain, short_lived=args.short_lived, device=args.device)
-    # Reading and revoking need no client secret unless a refresh or revocation happens.
-    import os
-
+    # Reading and revoking need no client secret unless a refresh or revocation happens, and
     # GH_TOKEN alone is enough to read the API, as with gh: no OAuth app is involved then.
-    reads_with_a_variable = args.command in ("status", "repos") and \
-        step("3_github_request").token_variable_in_use(os.environ) is not None
-    ctx = context_from_environment(args, require_secret=False, require_client_id=not reads_with_a_variable)
+    ctx = context_from_environment(args, require_secret=False, require_client_id=False)
+    if args.command == "logout" or not step("3_github_request").token_variable_in_use(ctx.environ, ctx.host_url):
+        step("oauth_config").check_client_id(ctx.config)
     if args.command == "status":
         return do_status(ctx, args.json)
     if args.command == "repos":

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(require_secret=False)
         token = sign_in_with_device(config, say=lambda line: print(line, flush=True))
-        store = TokenStore()
+        store = TokenStore(issuer=config.server_url)
         TokenManager(store).save(token)
     except AuthError as error:
         print(as_told_by_a_step_script(error, "device_flow.py"), file=sys.stderr)

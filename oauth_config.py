@@ -172,13 +172,23 @@ def find_env_file() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def server_url_for(hostname: str) -> str:
+    """`--hostname` as a server URL: https, except on this machine (the stand-in), where http is safe."""
+    if "://" in hostname:
+        return hostname
+    host = urlsplit(f"//{hostname}").hostname or ""
+    return f"{'http' if is_loopback_host(host) else 'https'}://{hostname}"
+
+
 def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
-                require_client_id: bool = True) -> OAuthConfig:
+                require_client_id: bool = True, server_url: str | None = None) -> OAuthConfig:
     """Read the settings from the environment, after loading `.env` from the current folder.
 
-    A variable already set in the environment wins over `.env`. Every problem is an AuthError
-    that names the variable, the fix, and the `.env` the settings came from. Reading the API
-    with a token from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`.
+    A variable already set in the environment wins over `.env`; `server_url` (from --hostname)
+    wins over both, and then the API URL follows it. Every problem is an AuthError that names
+    the variable, the fix, and the `.env` the settings came from. Reading the API with a token
+    from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`, and the caller
+    decides with `check_client_id`.
     """
     env_file = None
     if env is None:
@@ -191,12 +201,26 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
                                 "run: pip install -r requirements.txt") from None
             load_dotenv(env_file, override=False)
         env = dict(os.environ)
+    if server_url is not None:
+        env = {**env, "GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": ""}
     try:
         return read_settings(env, require_secret, require_client_id, env_file)
     except AuthError as error:
-        source = f"settings read from {env_file} and the environment" if env_file else \
-            "settings read from the environment; no .env in the current folder"
-        raise AuthError(error.step, f"{error.message} ({source})") from None
+        raise AuthError(error.step, f"{error.message} ({source_note(env_file)})") from None
+
+
+def source_note(env_file: Path | str | None) -> str:
+    return f"settings read from {env_file} and the environment" if env_file else \
+        "settings read from the environment; no .env in the current folder"
+
+
+def check_client_id(config: OAuthConfig) -> OAuthConfig:
+    """The check load_config(require_client_id=False) left out, for when no token variable stands in."""
+    if not config.client_id:
+        error = config_error("GITHUB_CLIENT_ID", "is not set",
+                             f"copy .env.example to .env and fill it in; {SETTINGS_HINT}")
+        raise AuthError(error.step, f"{error.message} ({source_note(config.env_file)})")
+    return config
 
 
 def read_settings(env: dict[str, str], require_secret: bool, require_client_id: bool,

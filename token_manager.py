@@ -30,8 +30,10 @@ APP_DIR_NAME = "dev-github-tool"
 TOKEN_FILE_NAME = "token.json"
 # Refresh a little before the deadline: a token that expires while a request is in flight fails.
 REFRESH_MARGIN_SECONDS = 60
-# Bumped if the file's layout ever changes, so an old tool can refuse a file it cannot read.
-TOKEN_FILE_VERSION = 1
+# Bumped when the file's layout changes, so an old tool can refuse a file it cannot read.
+# Version 1 held one token; version 2 holds one per issuer, as gh's hosts.yml keeps one per host.
+TOKEN_FILE_VERSION = 2
+SINGLE_TOKEN_VERSION = 1  # still read, and rewritten as version 2 at the next save
 # Only the owner may read the directory and the file: the token is as good as a password.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -208,15 +210,13 @@ class Token(NamedTuple):
         return self.refresh_token_expires_at > (time.time() if now is None else now)
 
     def to_json(self) -> dict[str, object]:
-        return {"version": TOKEN_FILE_VERSION, **self._asdict(), "scopes": list(self.scopes)}
+        return {**self._asdict(), "scopes": list(self.scopes)}
 
     @classmethod
     def from_json(cls, data: object) -> Token:
         """Read a token back from the store, checking every field's type (the file may be edited)."""
         if not isinstance(data, dict):
             raise ValueError("it does not hold a JSON object")
-        if data.get("version") != TOKEN_FILE_VERSION:
-            raise ValueError(f"its version is {data.get('version')!r}, not {TOKEN_FILE_VERSION}")
         if not isinstance(data.get("access_token"), str) or not data["access_token"]:
             raise ValueError("access_token is missing or not text")
         for name in ("token_type", "issuer", "resource"):
@@ -264,10 +264,16 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 
 class TokenStore:
-    """One token in one private JSON file, written atomically."""
+    """The saved logins: one private JSON file, written atomically, with one token per issuer.
 
-    def __init__(self, path: Path | None = None) -> None:
+    A store object reads and writes the entry of one `issuer` (the authorization server's URL),
+    so that logging in to a second server keeps the first login. `issuer=None` means the only
+    login saved, for scripts that handle a single one.
+    """
+
+    def __init__(self, path: Path | None = None, issuer: str | None = None) -> None:
         self.path = path or default_token_path()
+        self.issuer = issuer
         # Lock a separate file: the token file itself is replaced on every save.
         self.lock_path = self.path.with_name(self.path.name + ".lock")
 
@@ -281,7 +287,37 @@ class TokenStore:
             raise self._fail(f"cannot be created ({error.strerror})", "check the folder's permissions") from error
 
     def load(self) -> Token | None:
-        """The saved token, or None when there is none. A damaged file is an AuthError."""
+        """This issuer's token, or None when there is none. A damaged file is an AuthError."""
+        entries = self.load_all()
+        if self.issuer is not None:
+            return entries.get(self.issuer)
+        if len(entries) > 1:
+            raise self._fail(f"holds logins to {len(entries)} servers", "say which one (--hostname)")
+        return next(iter(entries.values()), None)
+
+    def load_all(self) -> dict[str, Token]:
+        """Every saved token, by issuer."""
+        text = self._read_text()
+        if text is None:
+            return {}
+        try:
+            return {issuer: Token.from_json(entry) for issuer, entry in self._entries(json.loads(text)).items()}
+        except ValueError as error:  # json.JSONDecodeError is a ValueError too
+            raise self._fail(f"is damaged ({str(error).split(':')[0]})") from error
+
+    @staticmethod
+    def _entries(data: object) -> dict[str, object]:
+        if not isinstance(data, dict):
+            raise ValueError("it does not hold a JSON object")
+        if data.get("version") == SINGLE_TOKEN_VERSION:  # the layout before one login per server
+            return {str(data.get("issuer", "")): {k: v for k, v in data.items() if k != "version"}}
+        if data.get("version") != TOKEN_FILE_VERSION:
+            raise ValueError(f"its version is {data.get('version')!r}, not {TOKEN_FILE_VERSION}")
+        if not isinstance(data.get("tokens"), dict):
+            raise ValueError("tokens is not an object")
+        return data["tokens"]
+
+    def _read_text(self) -> str | None:
         try:
             info = os.lstat(self.path)
         except FileNotFoundError:
@@ -297,20 +333,29 @@ class TokenStore:
             # O_NOFOLLOW closes the gap between the check above and the open.
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, encoding="utf-8") as file:
-                text = file.read()
+                return file.read()
         except OSError as error:
             raise self._fail(f"cannot be read ({error.strerror})",
                              "check its permissions or run login again") from error
         except UnicodeDecodeError as error:
             raise self._fail("is not text") from error
+
+    def _others(self, issuer: str) -> dict[str, Token]:
+        """The other issuers' tokens, kept when this one changes; none if the file is damaged
+        (a damaged file is replaced, as before, rather than blocking every login)."""
         try:
-            return Token.from_json(json.loads(text))
-        except ValueError as error:  # json.JSONDecodeError is a ValueError too
-            raise self._fail(f"is damaged ({str(error).split(':')[0]})") from error
+            return {key: token for key, token in self.load_all().items() if key != issuer}
+        except AuthError:
+            return {}
+
+    def _write_entries(self, tokens: dict[str, Token]) -> None:
+        data = {"version": TOKEN_FILE_VERSION, "tokens": {key: token.to_json() for key, token in tokens.items()}}
+        self._write(json.dumps(data, indent=2), replace_file=True)
 
     def save(self, token: Token) -> None:
         """Write the token so that the file is either the old one or the new one, never half of each."""
-        self._write(json.dumps(token.to_json(), indent=2), replace_file=True)
+        issuer = token.issuer if self.issuer is None else self.issuer
+        self._write_entries({**self._others(issuer), issuer: token})
 
     def check_writable(self) -> None:
         """Prove that a save would work, by writing and removing a file beside the token file.
@@ -354,14 +399,28 @@ class TokenStore:
         return f"check {self.path.parent}, then try again"
 
     def delete(self) -> bool:
-        """Remove the file (a symlink itself, never its target). True if there was one."""
+        """Forget this issuer's token; the file goes with the last one. True if there was one."""
         try:
-            os.unlink(self.path)
-            return True
+            entries = self.load_all()
+        except AuthError:
+            return self._remove_file()  # a damaged file holds nothing worth keeping
+        issuer = self.issuer if self.issuer is not None else next(iter(entries), None)
+        if issuer not in entries:
+            return False
+        others = {key: token for key, token in entries.items() if key != issuer}
+        if not others:
+            return self._remove_file()
+        self._write_entries(others)
+        return True
+
+    def _remove_file(self) -> bool:
+        try:
+            os.unlink(self.path)  # a symlink itself, never its target
         except FileNotFoundError:
             return False
         except OSError as error:
             raise self._fail(f"cannot be removed ({error.strerror})", "remove it by hand") from error
+        return True
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -542,20 +601,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Show (or refresh) the saved token, masked.")
     parser.add_argument("--refresh", action="store_true", help="refresh the token now")
     args = parser.parse_args(argv)
-    store = TokenStore()
     try:
         if args.refresh:
             # The classes above are provider-general; step 3 plugs in GitHub's refresh request.
             step3 = importlib.import_module("3_github_request")
+            config = step3.load_config()
+            store = TokenStore(issuer=config.server_url)
             before = store.load()
-            token = step3.github_token_manager(step3.load_config(), store).refresh()
+            token = step3.github_token_manager(config, store).refresh()
             print(refresh_outcome(before, token))
-        else:
-            token = store.load()
-            if token is None:
-                print(f"No token saved at {store.path}. Run: python 2_callback_exchange.py")
-                return 1
-        print("\n".join(describe_token(token, store.path)))
+            print("\n".join(describe_token(token, store.path)))
+            return 0
+        store = TokenStore()
+        saved = store.load_all()
+        if not saved:
+            print(f"No token saved at {store.path}. Run: python 2_callback_exchange.py")
+            return 1
+        print("\n\n".join("\n".join(describe_token(token, store.path)) for token in saved.values()))
         return 0
     except AuthError as error:
         print(as_told_by_a_step_script(error, "token_manager.py"), file=sys.stderr)

@@ -11,7 +11,8 @@ import pytest
 
 from local_github import LocalGitHub, Settings
 from tests.conftest import ROOT
-from tests.helpers import TOOL, callback_port, one_clean_line, port_is_free, read_until
+from tests.helpers import (TOOL, callback_port, one_clean_line, port_is_free, read_saved, read_until,
+                           write_saved)
 
 
 def test_login_status_repos_logout_end_to_end(runner, github, token_path):
@@ -19,7 +20,7 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
     login = runner.run(TOOL, "login", "--timeout", "30")
     assert login.returncode == 0, login.stderr
     assert f"Logged in to 127.0.0.1:{github.port} as octocat." in login.stdout
-    saved = json.loads(token_path.read_text())
+    saved = read_saved(token_path)
     assert saved["account"] == "octocat"
     assert "signed in to the tool as octocat" in (runner.cwd / "browser-page.html").read_text()
 
@@ -242,13 +243,13 @@ def test_repos_refreshes_an_expiring_token(cli, expiring_github, token_path):
     import time
 
     cli.point_at(expiring_github).run("login")
-    saved = json.loads(token_path.read_text())
+    saved = read_saved(token_path)
     saved["expires_at"] = time.time() - 1
-    token_path.write_text(json.dumps(saved))
+    write_saved(token_path, saved)
     result = cli.run("repos", "--json")
     assert result.returncode == 0, result.stderr
     assert expiring_github.counters.refreshes == 1
-    assert json.loads(token_path.read_text())["access_token"] != saved["access_token"]
+    assert read_saved(token_path)["access_token"] != saved["access_token"]
 
 
 def test_the_table_fits_the_terminal(tool):
@@ -284,8 +285,8 @@ def test_a_refresh_token_is_not_spent_when_the_new_pair_cannot_be_saved(cli, exp
     import time
 
     cli.point_at(expiring_github).run("login")
-    saved = json.loads(token_path.read_text())
-    token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+    saved = read_saved(token_path)
+    write_saved(token_path, {**saved, "expires_at": time.time() - 1})
     before = token_path.read_bytes()
     with monkeypatch.context() as disk:
         refuse_writes(disk, errno.ENOSPC)
@@ -318,7 +319,7 @@ def test_a_login_that_cannot_be_saved_is_revoked_and_says_so(cli, github, monkey
 
 def test_login_force_revokes_the_token_it_replaced(cli, github, token_path):
     cli.point_at(github).run("login")
-    first = json.loads(token_path.read_text())["access_token"]
+    first = read_saved(token_path)["access_token"]
     forced = cli.run("login", "--force")
     assert forced.returncode == 0 and "Revoked the token this login replaced." in forced.stdout
     assert first not in github.tokens and github.counters.revocations == 1
@@ -352,28 +353,36 @@ def test_asking_for_a_scope_the_saved_token_lacks_signs_in_again(cli, github):
     assert private and all(repo["private"] for repo in private)
 
 
-def test_gh_token_alone_is_enough_for_status_and_repos(cli, github):
+def test_a_token_variable_alone_is_enough_for_status_and_repos(cli, github):
     token = github.grant_tokens(("read:user",))["access_token"]
-    cli.point_at(github)
-    no_app = {"GITHUB_CLIENT_ID": "", "GITHUB_CLIENT_SECRET": "", "GH_TOKEN": token}
+    cli.point_at(github)  # not github.com: GH_ENTERPRISE_TOKEN is the variable for it, as in gh
+    no_app = {"GITHUB_CLIENT_ID": "", "GITHUB_CLIENT_SECRET": "", "GH_ENTERPRISE_TOKEN": token}
     status = cli.run("status", extra_env=no_app)
     assert status.returncode == 0, status.stderr
-    assert "token from the GH_TOKEN environment variable" in status.stdout
+    assert "token from the GH_ENTERPRISE_TOKEN environment variable" in status.stdout
     assert cli.run("repos", extra_env=no_app).returncode == 0
 
 
 def test_a_stale_gh_token_says_it_overrides_the_login(cli, github):
     cli.point_at(github).run("login")
-    result = cli.run("repos", extra_env={"GH_TOKEN": "gho_stale_token_0000"})
+    result = cli.run("repos", extra_env={"GH_ENTERPRISE_TOKEN": "gho_stale_token_0000"})
     assert one_clean_line(result)
-    assert "it comes from GH_TOKEN, which overrides the saved login: unset GH_TOKEN" in result.stderr
+    assert "it comes from GH_ENTERPRISE_TOKEN, which overrides the saved login: unset GH_ENTERPRISE_TOKEN" \
+        in result.stderr
     assert "run login again" not in result.stderr
 
 
 def test_login_says_when_gh_token_will_override_it(cli, github):
-    result = cli.point_at(github).run("login", extra_env={"GITHUB_TOKEN": "gho_some_token_0000"})
+    result = cli.point_at(github).run("login", extra_env={"GITHUB_ENTERPRISE_TOKEN": "gho_some_token_0000"})
     assert result.returncode == 0
-    assert "Note: GITHUB_TOKEN is set, and status and repos use it instead of this login" in result.stdout
+    assert "Note: GITHUB_ENTERPRISE_TOKEN is set, and status and repos use it instead of this login" in result.stdout
+
+
+def test_github_com_variables_are_not_used_for_another_host_nor_the_other_way(cli, github, step3):
+    cli.point_at(github).run("login")
+    assert "token from the GH_TOKEN" not in cli.run("status", extra_env={"GH_TOKEN": "gho_for_github_com_1111"}).stdout
+    assert step3.token_variable_in_use({"GH_ENTERPRISE_TOKEN": "x"}, "https://github.com") is None
+    assert step3.token_variable_in_use({"GH_TOKEN": "x"}, "https://github.com") == "GH_TOKEN"
 
 
 def test_already_logged_in_without_a_recorded_account_does_not_say_unknown(runner, cli, github):
@@ -390,7 +399,7 @@ def test_short_lived_asks_for_offline_access_and_gets_an_expiring_token(cli, tok
     with LocalGitHub(Settings(approval="auto", strict=strict)) as github:  # not an expiring app
         result = cli.point_at(github).run("login", "--short-lived")
         status = cli.run("status")
-    saved = json.loads(token_path.read_text())
+    saved = read_saved(token_path)
     assert result.returncode == 0 and saved["expires_at"] and saved["refresh_token"]
     assert "missing scopes" not in result.stdout  # offline_access is no scope the token lists
     assert "expires in 7h 59m (refreshable)" in status.stdout
@@ -406,4 +415,4 @@ def test_short_lived_replaces_a_token_that_does_not_expire(cli, github, token_pa
     cli.point_at(github).run("login")
     result = cli.run("login", "--short-lived")
     assert "does not expire; signing in again for a short-lived one" in result.stdout
-    assert json.loads(token_path.read_text())["expires_at"] and github.counters.revocations == 1
+    assert read_saved(token_path)["expires_at"] and github.counters.revocations == 1

@@ -5,7 +5,6 @@ device_flow.pause (and device_flow.monotonic) with a recorder.
 """
 
 import importlib
-import json
 import re
 import signal
 import time
@@ -14,7 +13,7 @@ import pytest
 import responses
 
 from local_github import LocalGitHub, Settings
-from tests.helpers import TOOL, one_clean_line, read_until
+from tests.helpers import TOOL, one_clean_line, read_saved, read_until, write_saved
 from token_manager import AuthError
 
 device_flow = importlib.import_module("device_flow")
@@ -33,7 +32,7 @@ def test_login_device_needs_no_client_secret_and_then_status_and_repos_work(cli,
     assert login.returncode == 0, login.stderr
     assert re.search(r"First copy your one-time code: [A-Z]{4}-[A-Z]{4}", login.stdout)
     assert f"Then open {device_github.url}/login/device on any device" in login.stdout
-    assert "Logged in to" in login.stdout and json.loads(token_path.read_text())["account"] == "octocat"
+    assert "Logged in to" in login.stdout and read_saved(token_path)["account"] == "octocat"
     assert device_github.counters.token_requests == 2  # authorization_pending once, then the token
     assert cli.run("status", extra_env=NO_SECRET).returncode == 0
     assert cli.run("repos", extra_env=NO_SECRET).returncode == 0
@@ -42,16 +41,16 @@ def test_login_device_needs_no_client_secret_and_then_status_and_repos_work(cli,
 def test_a_device_token_refreshes_without_the_client_secret(cli, token_path):
     with LocalGitHub(Settings(approval="auto", device_interval=0, expiring=True)) as github:
         assert cli.point_at(github).run("login", "--device", extra_env=NO_SECRET).returncode == 0
-        saved = json.loads(token_path.read_text())
-        token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+        saved = read_saved(token_path)
+        write_saved(token_path, {**saved, "expires_at": time.time() - 1})
         assert cli.run("repos", extra_env=NO_SECRET).returncode == 0
         assert github.counters.refreshes == 1
 
 
 def test_a_browser_flow_token_without_the_secret_says_to_set_it(cli, expiring_github, token_path):
     assert cli.point_at(expiring_github).run("login").returncode == 0  # the browser flow: refresh needs the secret
-    saved = json.loads(token_path.read_text())
-    token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+    saved = read_saved(token_path)
+    write_saved(token_path, {**saved, "expires_at": time.time() - 1})
     result = cli.run("repos", extra_env=NO_SECRET)
     assert one_clean_line(result) and "GITHUB_CLIENT_SECRET is not set, and the server needs it" in result.stderr
 

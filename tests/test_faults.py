@@ -1,7 +1,6 @@
 """Faults: a flaky network, a damaged token file, bad settings. Each ends in one line, exit 1, no traceback,
 and no lost or half-written token file."""
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -9,7 +8,7 @@ import tempfile
 import pytest
 
 from tests.conftest import ROOT
-from tests.helpers import APP_SETTINGS, TOOL, one_clean_line
+from tests.helpers import APP_SETTINGS, TOOL, one_clean_line, read_saved
 from tests.helpers.misbehaving_server import MisbehavingServer
 from token_manager import AuthError, Token, TokenStore
 
@@ -150,7 +149,7 @@ def test_two_logins_at_once_leave_one_whole_token(runner, github, token_path):
     for process in processes:
         process.communicate(timeout=60)
     assert [process.returncode for process in processes] == [0, 0]
-    saved = json.loads(token_path.read_text())
+    saved = read_saved(token_path)
     assert saved["access_token"] in github.tokens and saved["account"] == "octocat"
 
 

@@ -12,7 +12,7 @@ import time
 import requests
 
 from tests.conftest import ROOT
-from tests.helpers import TOOL
+from tests.helpers import TOOL, read_saved, write_saved
 from token_manager import TokenStore
 
 
@@ -22,8 +22,8 @@ def log_in(cli, server):
 
 
 def expire_saved_token(token_path) -> dict:
-    saved = json.loads(token_path.read_text())
-    token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+    saved = read_saved(token_path)
+    write_saved(token_path, {**saved, "expires_at": time.time() - 1})
     return saved
 
 
@@ -43,7 +43,7 @@ def test_login_status_repos_logout(runner, cli, oauth_server, token_path):
     assert repos.returncode == 0, repos.stderr
     assert [r["full_name"] for r in json.loads(repos.stdout)][:2] == ["octocat/project-001", "octocat/project-002"]
 
-    token = json.loads(token_path.read_text())["access_token"]
+    token = read_saved(token_path)["access_token"]
     logout = cli.run("logout")
     assert logout.returncode == 0, logout.stderr
     assert oauth_server.counters.revocations == 1 and not token_path.exists()
@@ -59,7 +59,7 @@ def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(cli, oa
     repos = cli.run("repos", "--json")
     assert repos.returncode == 0, repos.stderr
     assert oauth_server.counters.refreshes == 1
-    new = json.loads(token_path.read_text())
+    new = read_saved(token_path)
     assert new["access_token"] != old["access_token"] and new["refresh_token"] != old["refresh_token"]
     # Rotation, checked by the server itself: the spent refresh token is refused.
     app = oauth_server.environment()

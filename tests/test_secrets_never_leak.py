@@ -5,13 +5,12 @@ and records every secret it sees (the PKCE verifiers included). None may appear 
 log record or file other than the 0600 token file.
 """
 
-import json
 import logging
 import time
 from pathlib import Path
 
 from local_github import SECRET_MARKER, LocalGitHub, Settings, play_browser
-from tests.helpers import TOOL, sign_in
+from tests.helpers import TOOL, read_saved, sign_in, write_saved
 from token_manager import TokenStore
 
 TOKEN_FILES = {"token.json", "token.json.lock"}
@@ -40,17 +39,17 @@ def test_no_command_prints_a_secret_on_any_path(runner, cli, tmp_path, token_pat
             for command in (("status",), ("status", "--json"), ("repos",), ("repos", "--json")):
                 assert run(*flags, *command).returncode == 0
         # An expired token: the refresh path, with --debug.
-        saved = json.loads(token_path.read_text())
-        token_path.write_text(json.dumps({**saved, "expires_at": time.time() - 1}))
+        saved = read_saved(token_path)
+        write_saved(token_path, {**saved, "expires_at": time.time() - 1})
         assert run("--debug", "repos", "--json").returncode == 0
         # Failure paths: a proxy error at the exchange, a revoked token, a dead refresh token.
         github.fail_next("/login/oauth/access_token", 502, "<html>Bad Gateway</html>")
         assert run("--debug", "login", "--force").returncode == 1
-        current = json.loads(token_path.read_text())
+        current = read_saved(token_path)
         github.tokens.pop(current["access_token"])
         assert run("repos").returncode == 1
         github.refresh_tokens.clear()
-        token_path.write_text(json.dumps({**current, "expires_at": time.time() - 1}))
+        write_saved(token_path, {**current, "expires_at": time.time() - 1})
         assert run("--debug", "status").returncode == 1
         assert run("login", "--no-browser", "--timeout", "0.3").returncode == 1  # the URL, then a timeout
         assert run("login").returncode == 0
@@ -87,9 +86,11 @@ def test_no_log_record_carries_a_secret(step2, step3, expiring_github, config_fo
 def test_the_token_never_reaches_another_api_host(runner, github):
     runner.point_at(github).run(TOOL, "login")
     with LocalGitHub(Settings(approval="auto")) as other:
-        for moved in ({"GITHUB_API_URL": other.api_url}, {"GITHUB_SERVER_URL": other.url}):
+        # Another API for the same server: refused. Another server: its own login, and there is none.
+        for moved, said in (({"GITHUB_API_URL": other.api_url}, "never sent to another host"),
+                            ({"GITHUB_SERVER_URL": other.url}, "you are not logged in")):
             result = runner.run(TOOL, "repos", extra_env=moved)
-            assert result.returncode == 1 and "never sent to another host" in result.stderr
+            assert result.returncode == 1 and said in result.stderr
         logout = runner.run(TOOL, "logout", extra_env={"GITHUB_API_URL": other.api_url})
         assert other.counters.authorization_headers == [] and other.counters.api_requests == 0
         assert other.counters.revocations == 0 and other.counters.token_requests == 0

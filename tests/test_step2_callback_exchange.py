@@ -1,6 +1,5 @@
 """Step 2: the loopback callback server (real sockets, the test plays the browser) and the code exchange."""
 
-import json
 import os
 import socket
 import stat
@@ -11,7 +10,7 @@ import requests
 import responses
 
 from local_github import LocalGitHub, Settings, play_browser
-from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free, sign_in
+from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free, read_saved, sign_in
 from token_manager import AuthError
 
 
@@ -340,7 +339,7 @@ def test_the_stand_in_answers_form_encoded_unless_json_is_asked(github):
 def test_script_signs_in_and_saves_a_private_token_file(runner, github, token_path):
     result = runner.point_at(github).run("2_callback_exchange.py", "--timeout", "30")
     assert result.returncode == 0, result.stderr
-    saved = json.loads(token_path.read_text())
+    saved = read_saved(token_path)
     assert saved["access_token"] in github.tokens
     assert stat.S_IMODE(os.stat(token_path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(token_path.parent).st_mode) == 0o700

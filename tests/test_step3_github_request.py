@@ -117,8 +117,8 @@ def test_the_token_is_never_sent_to_a_host_it_was_not_issued_for(step3, github, 
 
 def test_gh_token_wins_and_says_so(step3, github, config_for):
     config = config_for(github)
-    source = step3.load_token(config, TokenManager(TokenStore()), environ={"GH_TOKEN": "gho_from_env_9999"})
-    assert source.description == "the GH_TOKEN environment variable"
+    source = step3.load_token(config, TokenManager(TokenStore()), environ={"GH_ENTERPRISE_TOKEN": "gho_from_env_9999"})
+    assert source.description == "the GH_ENTERPRISE_TOKEN environment variable"
     assert source.token.access_token == "gho_from_env_9999"
 
 

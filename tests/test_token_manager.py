@@ -112,6 +112,7 @@ def test_a_symlink_at_the_token_path_is_refused(store, tmp_path):
     ("[]", "does not hold a JSON object"),
     ('{"version": 1, "access_token": 42}', "access_token is missing"),
     ('{"version": 7}', "version is 7"),
+    ('{"version": 2, "tokens": []}', "tokens is not an object"),
     (b"\xff\xfe", "is not text"),
 ])
 def test_a_damaged_file_says_log_in_again(store, content, reason):
@@ -126,7 +127,7 @@ def test_wrong_types_inside_an_otherwise_good_file(store):
     data = token().to_json()
     data["expires_at"] = "tomorrow"
     store.path.parent.mkdir(parents=True)
-    store.path.write_text(json.dumps(data))
+    store.path.write_text(json.dumps({"version": 2, "tokens": {"": data}}))
     with pytest.raises(AuthError, match="expires_at is not a number"):
         store.load()
 

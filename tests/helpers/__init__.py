@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import threading
 from urllib.parse import urlencode, urlsplit
@@ -99,3 +100,17 @@ def sign_in(step2, config, browse, timeout: float = 30, **options):
 
 def genuine_callback(server, code="the-real-code"):
     return fetch(f"{server.redirect_uri}?{urlencode({'code': code, 'state': STATE})}")
+
+
+def read_saved(token_path) -> dict:
+    """The one login in the token file, as the file holds it (tests may look inside)."""
+    tokens = json.loads(token_path.read_text())["tokens"]
+    assert len(tokens) == 1, f"{len(tokens)} logins saved"
+    return next(iter(tokens.values()))
+
+
+def write_saved(token_path, entry: dict) -> None:
+    """Replace that login's entry, e.g. to make its token expire."""
+    data = json.loads(token_path.read_text())
+    data["tokens"][entry["issuer"]] = entry
+    token_path.write_text(json.dumps(data))
