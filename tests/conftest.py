@@ -22,9 +22,9 @@ from token_manager import Token  # noqa: E402
 
 BROWSER_HELPER = ROOT / "tests" / "helpers" / "browser.py"
 # Variables a reader's shell may have that would change what the scripts do.
-LEAKY_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GITHUB_CLIENT_ID",
-                   "GITHUB_CLIENT_SECRET", "GITHUB_SCOPES", "GITHUB_REDIRECT_URI", "GITHUB_SERVER_URL", "GITHUB_API_URL",
-                   "BROWSER")
+LEAKY_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN",
+                   "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_SCOPES", "GITHUB_REDIRECT_URI",
+                   "GITHUB_SERVER_URL", "GITHUB_API_URL", "BROWSER")
 
 
 @pytest.fixture(scope="session")
