@@ -12,11 +12,18 @@ all it needs, so `status` and `repos` start without a callback server or a brows
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import logging
 import os
+import re
+import shutil
+import tempfile
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -51,11 +58,14 @@ from token_manager import (
 )
 
 
+log = logging.getLogger("dev_github_tool")
+
 STEP_API = "step 3 (API request)"
 # Pin the API version so a new default cannot change the fields under us (GitHub's REST versioning).
 API_VERSION = "2026-03-10"
 API_ACCEPT = "application/vnd.github+json"
 MAX_PER_PAGE = 100  # GitHub's maximum: fewer round trips
+CACHE_FOLDER_NAME = "cache"  # beside the token file: pages and their ETags, never a token
 SERVER_ERROR_RETRIES = 2  # a GET is safe to repeat; a 502 from a proxy often passes
 RETRY_BACKOFF_SECONDS = 1.0  # doubled on each retry
 SHORT_RETRY_AFTER_SECONDS = 10  # wait and retry once when GitHub asks for at most this long
@@ -183,6 +193,11 @@ def load_token(config: OAuthConfig, manager: TokenManager, environ: Mapping[str,
     return TokenSource(manager.valid_token(), str(manager.store.path))
 
 
+def links_of(header: str) -> dict[str, dict[str, str]]:
+    """A Link header as requests' `response.links` has it."""
+    return {link["rel"]: link for link in requests.utils.parse_header_links(header) if "rel" in link}
+
+
 def api_headers() -> dict[str, str]:
     return {"Accept": API_ACCEPT, "X-GitHub-Api-Version": API_VERSION, "User-Agent": USER_AGENT}
 
@@ -234,11 +249,71 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
     return AuthError(STEP_API, f"GitHub answered HTTP {status} for {path}: {message or 'no message'}")
 
 
+class CachedPage(NamedTuple):
+    etag: str
+    link: str  # the page's Link header: a 304 need not repeat it
+    body: str
+
+
+class Page(NamedTuple):
+    payload: object
+    links: dict[str, dict[str, str]]  # as requests' response.links: {"next": {"url": ...}, ...}
+
+
+class PageCache:
+    """Each page's ETag, Link header and body, so that asking again costs no rate limit.
+
+    GitHub answers `If-None-Match: <etag>` with 304 Not Modified when nothing changed, and a 304
+    to an authorized request does not count against the rate limit (facts §8.8). One private
+    folder per host and account (0700, files 0600) under the config folder; it holds only what
+    the API answered, never a token.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def for_login(cls, config_folder: Path, host: str, account: str) -> PageCache:
+        return cls(config_folder / CACHE_FOLDER_NAME / file_name_for(host) / file_name_for(account))
+
+    @staticmethod
+    def forget_host(config_folder: Path, host: str) -> None:
+        shutil.rmtree(config_folder / CACHE_FOLDER_NAME / file_name_for(host), ignore_errors=True)
+
+    def _file(self, url: str) -> Path:
+        return self.folder / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
+
+    def get(self, url: str) -> CachedPage | None:
+        try:
+            entry = json.loads(self._file(url).read_text(encoding="utf-8"))
+            return CachedPage(entry["etag"], entry["link"], entry["body"]) if entry.get("url") == url else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no entry, or a damaged one: ask without If-None-Match
+
+    def put(self, url: str, page: CachedPage) -> None:
+        """Best effort: a cache that cannot be written only costs a request next time."""
+        temporary = None
+        try:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")  # 0600 from the start
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump({"url": url, **page._asdict()}, file)
+            os.replace(temporary, self._file(url))
+        except OSError:
+            log.debug("the page cache in %s could not be written", self.folder, exc_info=True)
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
+
+
+def file_name_for(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+
+
 class GitHubClient:
     """One requests.Session for the whole run: one TCP connection, the same headers every time."""
 
     def __init__(self, config: OAuthConfig, token: Token, sleep: Callable[[float], None] = time.sleep,
-                 variable: str | None = None) -> None:
+                 variable: str | None = None, cache: PageCache | None = None) -> None:
         self.api_url = config.api_url
         # A token from GH_TOKEN / GITHUB_TOKEN: logging in again cannot help while the variable is set.
         self.bad_token_fix = "run login again" if variable is None else (
@@ -249,17 +324,19 @@ class GitHubClient:
         self.sleep = sleep
         self.granted_scopes: tuple[str, ...] | None = None  # from X-OAuth-Scopes; None if not sent
         self.more_repositories = False  # list_repositories stopped at its limit with more to come
+        self.cache = cache
 
     def close(self) -> None:
         self.session.close()
 
-    def get(self, url: str, params: dict[str, object] | None = None) -> requests.Response:
+    def get(self, url: str, params: dict[str, object] | None = None,
+            headers: dict[str, str] | None = None) -> requests.Response:
         """GET with bounded retries: server errors back off, a short Retry-After is honoured once."""
         host = urlsplit(url).netloc
         server_errors, waited = 0, False
         while True:
             try:
-                response = self.session.get(url, params=params, timeout=HTTP_TIMEOUT_SECONDS)
+                response = self.session.get(url, params=params, headers=headers, timeout=HTTP_TIMEOUT_SECONDS)
             except requests.RequestException as error:
                 raise network_failure(error, host, STEP_API) from error
             if response.status_code >= 500 and server_errors < SERVER_ERROR_RETRIES:
@@ -279,17 +356,28 @@ class GitHubClient:
             self.granted_scopes = tuple(s.strip() for s in response.headers["X-OAuth-Scopes"].split(",") if s.strip())
         return response
 
-    def get_json(self, url: str, params: dict[str, object] | None = None) -> tuple[object, requests.Response]:
-        response = self.get(url, params)
+    def get_page(self, url: str, params: dict[str, object] | None = None) -> Page:
+        """GET one page of JSON, conditionally when it is cached: a 304 serves the cached page."""
+        full_url = requests.Request("GET", url, params=params).prepare().url or url
+        cached = self.cache.get(full_url) if self.cache else None
+        response = self.get(url, params, {"If-None-Match": cached.etag} if cached else None)
+        if response.status_code == 304 and cached:
+            log.debug("%s: 304 Not Modified, the cached page was used (no rate limit spent)", urlsplit(full_url).path)
+            return Page(json.loads(cached.body), links_of(cached.link))
         try:
-            return response.json(), response
+            payload = response.json()
         except ValueError:
             content_type = response.headers.get("Content-Type", "no content type")
-            raise AuthError(STEP_API, f"{urlsplit(url).netloc} answered ({content_type}) with something that is "
-                            "not usable JSON — check GITHUB_API_URL (a proxy may be in the way)") from None
+            raise AuthError(STEP_API, f"{urlsplit(url).netloc} answered HTTP {response.status_code} ({content_type}) "
+                            "with something that is not usable JSON — check GITHUB_API_URL (a proxy may be in "
+                            "the way)") from None
+        if self.cache and response.headers.get("ETag"):
+            self.cache.put(full_url, CachedPage(response.headers["ETag"], response.headers.get("Link", ""),
+                                                response.text))
+        return Page(payload, response.links)
 
     def get_user(self) -> dict[str, object]:
-        user, _ = self.get_json(f"{self.api_url}/user")
+        user = self.get_page(f"{self.api_url}/user").payload
         if not isinstance(user, dict) or not isinstance(user.get("login"), str):
             raise AuthError(STEP_API, "GitHub's answer for /user has no login — check GITHUB_API_URL")
         return user
@@ -301,7 +389,9 @@ class GitHubClient:
     def list_repositories(self, limit: int | None = None, visibility: str | None = None,
                           sort: str | None = None) -> Iterator[dict[str, object]]:
         """Your repositories, page by page, following GitHub's `Link: rel="next"` until done or `limit`."""
-        params: dict[str, object] | None = {"per_page": min(limit or MAX_PER_PAGE, MAX_PER_PAGE)}
+        # Always the same page size, sort and parameters, whatever the limit: the same URL every time
+        # is what lets a page be answered 304 from the cache ("make requests that can be cached").
+        params: dict[str, object] | None = {"per_page": MAX_PER_PAGE}
         if visibility:
             params["visibility"] = visibility
         if sort:
@@ -309,7 +399,7 @@ class GitHubClient:
         url: str | None = f"{self.api_url}/user/repos"
         count = 0
         while url:
-            page, response = self.get_json(url, params)
+            page, links = self.get_page(url, params)
             if visibility == "private" and self.lacks_private_scope():
                 raise AuthError(STEP_API, f"private repositories need the {PRIVATE_REPO_SCOPE} scope, and this "
                                 f"token has only: {', '.join(self.granted_scopes or ()) or 'no scopes'} — log in "
@@ -320,10 +410,10 @@ class GitHubClient:
                 yield repo
                 count += 1
                 if limit is not None and count >= limit:
-                    self.more_repositories = index + 1 < len(page) or "next" in response.links
+                    self.more_repositories = index + 1 < len(page) or "next" in links
                     return
             # The next link already carries every parameter; build no page URLs by hand.
-            url, params = response.links.get("next", {}).get("url"), None
+            url, params = links.get("next", {}).get("url"), None
 
 
 def positive_whole_number(text: str) -> int:

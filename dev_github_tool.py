@@ -43,11 +43,12 @@ def say(text: str) -> None:
 class Context:
     """What every command works with: the settings, the token store and how to reach a browser."""
 
-    def __init__(self, config, store, open_browser, environ) -> None:
+    def __init__(self, config, store, open_browser, environ, use_cache: bool = True) -> None:
         self.config = config
         self.store = store
         self.open_browser = open_browser  # None: only print the URL
         self.environ = environ  # where GH_TOKEN / GITHUB_TOKEN are looked up
+        self.use_cache = use_cache  # conditional requests from the page cache (step 3's PageCache)
         self.say = say
 
     @property
@@ -64,7 +65,11 @@ class Context:
     def client_and_source(self):
         step3 = step("3_github_request")
         source = step3.load_token(self.config, self.manager(), self.environ)
-        return step3.GitHubClient(self.config, source.token, variable=source.variable), source
+        # The page cache is tied to a host and an account; a token from a variable has no known account.
+        cache = None
+        if self.use_cache and source.token.account and source.variable is None:
+            cache = step3.PageCache.for_login(self.store.path.parent, self.host, source.token.account)
+        return step3.GitHubClient(self.config, source.token, variable=source.variable, cache=cache), source
 
 
 def context_from_environment(args: argparse.Namespace, require_secret: bool = True,
@@ -79,7 +84,8 @@ def context_from_environment(args: argparse.Namespace, require_secret: bool = Tr
     if args.command == "login" and not args.no_browser:
         open_browser = step("2_callback_exchange").open_in_browser
     # One file, one login per server (gh's hosts model): this store reads and writes this server's.
-    return Context(config, step("token_manager").TokenStore(issuer=config.server_url), open_browser, os.environ)
+    return Context(config, step("token_manager").TokenStore(issuer=config.server_url), open_browser, os.environ,
+                   use_cache=not getattr(args, "no_cache", False))
 
 
 # -- the commands, each written once and used by both the CLI and the demo ----------------------
@@ -292,17 +298,18 @@ def do_repos(ctx: Context, limit: int, visibility: str | None, sort: str | None,
 
 
 def do_logout(ctx: Context) -> int:
-    tm = step("token_manager")
+    tm, step3 = step("token_manager"), step("3_github_request")
     result = ctx.manager().logout()
+    step3.PageCache.forget_host(ctx.store.path.parent, ctx.host)  # this host's cached pages go too
     if not result.had_token:
         ctx.say(f"Not logged in to {ctx.host}; nothing to do.")
         return EXIT_OK
     if result.revoked:
-        ctx.say(f"Revoked the token at {ctx.host} and deleted {ctx.store.path}.")
+        ctx.say(f"Revoked the token at {ctx.host} and removed it from {ctx.store.path}.")
         return EXIT_OK
-    where = f" at {step('3_github_request').revocation_page(result.token)}" if result.token else ""
-    raise tm.AuthError(tm.STEP_REVOKE, f"{result.problem}, so the token was not revoked. The local token file "
-                       f"was deleted, but the token stays valid until you revoke it{where}")
+    where = f" at {step3.revocation_page(result.token)}" if result.token else ""
+    raise tm.AuthError(tm.STEP_REVOKE, f"{result.problem}, so the token was not revoked. It was removed from "
+                       f"{ctx.store.path}, but stays valid until you revoke it{where}")
 
 
 def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS, device: bool = False) -> int:
@@ -417,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status", parents=[common], help="who you are and what the token can do",
         description="Ask GitHub who the token belongs to, and show its scopes, expiry and where it came from.")
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--no-cache", action="store_true", help="ask GitHub afresh, without If-None-Match")
 
     repos = commands.add_parser(
         "repos", parents=[common], help="list your repositories",
@@ -428,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     repos.add_argument("--sort", choices=("created", "updated", "pushed", "full_name"),
                        help="the order (default full_name)")
     repos.add_argument("--json", action="store_true", help="print a JSON array")
+    repos.add_argument("--no-cache", action="store_true", help="ask GitHub afresh, without If-None-Match")
 
     commands.add_parser("logout", parents=[common], help="revoke the token and delete it",
                         description="Revoke the token at the server that issued it, then delete the token file.")

@@ -90,6 +90,7 @@ class Counters:
     api_requests: int = 0
     connections: int = 0
     revocations: int = 0
+    not_modified: int = 0  # API answers 304: they cost no rate limit
     authorization_headers: list[str] = field(default_factory=list)
     secrets_seen: set[str] = field(default_factory=set)  # issued or received: codes, tokens, verifiers
 

@@ -99,9 +99,27 @@ class RestApiEndpoints:
         if grant is None:
             self.api_error(401, "Bad credentials")
             return
+        if method == "GET" and path == "/user":
+            payload, extra = user_profile(github.settings, github.api_url, grant), {"X-Accepted-OAuth-Scopes": ""}
+        elif method == "GET" and path == "/user/repos":
+            try:
+                payload, extra = self.repositories_page(grant, query)
+            except ValueError:
+                self.api_error(422, "Validation Failed")
+                return
+            extra["X-Accepted-OAuth-Scopes"] = "repo"
+        else:
+            self.api_error(404, "Not Found")  # also what a trailing slash gets on GitHub
+            return
+        etag = f'W/"{hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]}"'
+        # "Making a conditional request does not count against your primary rate limit if a 304
+        # response is returned and the request was made while correctly authorized."
+        not_modified = self.headers.get("If-None-Match") == etag
         with github.lock:
-            limited = github.rate_remaining <= 0
-            if not limited:
+            limited = github.rate_remaining <= 0 and not not_modified
+            if not_modified:
+                github.counters.not_modified += 1
+            elif not limited:
                 github.rate_remaining -= 1
             remaining = github.rate_remaining
         headers = {
@@ -113,40 +131,28 @@ class RestApiEndpoints:
             "X-RateLimit-Resource": "core",
             "X-GitHub-Api-Version-Selected": version or KNOWN_API_VERSIONS[0],
             "Date": formatdate(usegmt=True),
+            "ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60",
+            "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
         }
         if limited:
             self.api_error(403, f"API rate limit exceeded for user ID {USER_ID}.", headers)
-        elif method == "GET" and path == "/user":
-            profile = user_profile(github.settings, github.api_url, grant)
-            self.send_cacheable(profile, {**headers, "X-Accepted-OAuth-Scopes": ""})
-        elif method == "GET" and path == "/user/repos":
-            self.list_repositories(grant, query, {**headers, "X-Accepted-OAuth-Scopes": "repo"})
+        elif not_modified:
+            self.send(304, "", "application/json", headers)  # no body, and no Link: the client kept both
         else:
-            self.api_error(404, "Not Found", headers)  # also what a trailing slash gets on GitHub
+            self.send_json(200, payload, {**headers, **extra})
 
     def api_error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         payload = {"message": message, "documentation_url": f"{DOCS}/rest", "status": str(status)}
         self.send_json(status, payload, headers)
 
-    def send_cacheable(self, payload: object, headers: dict[str, str]) -> None:
-        text = json.dumps(payload)
-        etag = f'W/"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
-        headers = {**headers, "ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60",
-                   "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP"}
-        if self.headers.get("If-None-Match") == etag:
-            self.send(304, "", "application/json", headers)
-        else:
-            self.send_json(200, payload, headers)
-
-    def list_repositories(self, grant: Grant, query: dict[str, str], headers: dict[str, str]) -> None:
+    def repositories_page(self, grant: Grant, query: dict[str, str]) -> tuple[list, dict[str, str]]:
+        """One page of GET /user/repos and its Link header; ValueError for GitHub's 422."""
         github = self.github
         if "type" in query and ("visibility" in query or "affiliation" in query):
-            self.api_error(422, "Validation Failed", headers)
-            return
+            raise ValueError("type with visibility or affiliation")
         visibility = query.get("visibility", "all")
         if visibility not in ("all", "public", "private"):
-            self.api_error(422, "Validation Failed", headers)
-            return
+            raise ValueError("visibility")
         # Without the repo scope a token sees public repositories only.
         repos = repositories(github.settings, github.api_url, include_private="repo" in grant.scopes)
         if visibility != "all":
@@ -170,9 +176,7 @@ class RestApiEndpoints:
             if wanted[rel]:
                 page_query = urlencode({**query, "per_page": per_page, "page": numbers[rel]})
                 links.append(f'<{github.api_url}/user/repos?{page_query}>; rel="{rel}"')
-        if links:
-            headers = {**headers, "Link": ", ".join(links)}
-        self.send_cacheable(repos[(page - 1) * per_page: page * per_page], headers)
+        return repos[(page - 1) * per_page: page * per_page], {"Link": ", ".join(links)} if links else {}
 
     def application_token(self, method: str, path: str, body: bytes) -> None:
         """DELETE (revoke) or POST (check) /applications/{client_id}/token, with Basic auth."""

@@ -176,7 +176,7 @@ def test_debug_logs_request_lines_but_no_secret(runner, github):
     runner.run(TOOL, "login")
     result = runner.run(TOOL, "--debug", "repos")
     assert result.returncode == 0, result.stderr
-    assert '"GET /api/v3/user/repos?per_page=30 HTTP/1.1" 200' in result.stderr
+    assert '"GET /api/v3/user/repos?per_page=100 HTTP/1.1" 200' in result.stderr
     for secret in github.counters.secrets_seen:
         assert secret not in result.stdout + result.stderr
 

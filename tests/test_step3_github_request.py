@@ -55,7 +55,7 @@ def test_pagination_follows_link_over_one_connection(step3, config_for):
         assert github.counters.connections == 1
 
 
-def test_a_limit_stops_early_and_asks_for_no_more_than_needed(step3, config_for):
+def test_a_limit_stops_early_and_asks_for_no_more_pages_than_needed(step3, config_for):
     with LocalGitHub(Settings(repo_count=250)) as github:
         config = config_for(github)
         client = step3.GitHubClient(config, issued(github, config, ("repo",)))
