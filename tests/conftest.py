@@ -97,6 +97,13 @@ def config_for(step1):
 
 
 @pytest.fixture(autouse=True)
+def quick_callback_server_shutdown(monkeypatch):
+    """The callback server looks for a shutdown between polls: every 0.05 s, which costs a person
+    nothing. The tests end some hundred logins in-process, so here it looks every 0.01 s."""
+    monkeypatch.setattr(importlib.import_module("2_callback_exchange"), "SHUTDOWN_POLL_SECONDS", 0.01)
+
+
+@pytest.fixture(autouse=True)
 def isolated_environment(tmp_path, monkeypatch):
     """Every test gets its own config folder, and no token or setting from the developer's shell."""
     for name in LEAKY_VARIABLES:
