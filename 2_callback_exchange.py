@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from oauth_config import LoopbackRedirect, OAuthConfig
 from token_endpoint import post_to_token_endpoint, server_name, token_from_fields
-from token_manager import AuthError, Token, TokenManager, TokenStore, as_told_by_a_step_script, mask, safe_text
+from token_manager import AuthError, Token, as_told_by_a_step_script, safe_text, save_new_login
 
 step1 = importlib.import_module("1_authorization_url")
 log = logging.getLogger("dev_github_tool")
@@ -400,16 +400,14 @@ def main(argv: list[str] | None = None) -> int:
         config = step1.load_config()
         token = sign_in_with_browser(config, timeout=args.timeout,
                                      open_browser=None if args.no_browser else open_in_browser)
-        store = TokenStore(issuer=config.server_url)
-        TokenManager(store).save(token)
+        saved = save_new_login(token)
     except AuthError as error:
         print(as_told_by_a_step_script(error, "2_callback_exchange.py"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
         return 130
-    print(f"Signed in. Access token {mask(token.access_token)}, scopes: {', '.join(token.scopes) or '(none)'}.")
-    print(f"Saved to {store.path} (readable by you only).")
+    print(saved)
     return 0
 
 

@@ -20,16 +20,7 @@ from typing import NamedTuple
 
 from oauth_config import OAuthConfig, load_config
 from token_endpoint import TokenEndpointError, post_form, post_to_token_endpoint, server_name, token_from_fields
-from token_manager import (
-    AuthError,
-    Token,
-    TokenManager,
-    TokenStore,
-    as_told_by_a_step_script,
-    format_duration,
-    mask,
-    safe_text,
-)
+from token_manager import AuthError, Token, as_told_by_a_step_script, format_duration, safe_text, save_new_login
 
 STEP_DEVICE = "step 2 (device flow)"
 DEVICE_CODE_PATH = "/login/device/code"
@@ -157,16 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(require_secret=False)
         token = sign_in_with_device(config, say=lambda line: print(line, flush=True))
-        store = TokenStore(issuer=config.server_url)
-        TokenManager(store).save(token)
+        saved = save_new_login(token)
     except AuthError as error:
         print(as_told_by_a_step_script(error, "device_flow.py"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
         return 130
-    print(f"Signed in. Access token {mask(token.access_token)}, scopes: {', '.join(token.scopes) or '(none)'}.")
-    print(f"Saved to {store.path} (readable by you only).")
+    print(saved)
     return 0
 
 

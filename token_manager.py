@@ -552,6 +552,14 @@ class TokenManager:
             return LogoutResult(had_token=True, revoked=problem is None, problem=problem, token=token)
 
 
+def save_new_login(token: Token) -> str:
+    """A step script's last act: save a fresh token (under its issuer, under the lock) and say so, masked."""
+    store = TokenStore(issuer=token.issuer)
+    TokenManager(store).save(token)
+    return (f"Signed in. Access token {mask(token.access_token)}, scopes: {', '.join(token.scopes) or '(none)'}.\n"
+            f"Saved to {store.path} (readable by you only).")
+
+
 def describe_token(token: Token, path: Path, now: float | None = None) -> list[str]:
     """Human lines about a token: masked value, scopes, expiry, refreshability, location."""
     now = time.time() if now is None else now

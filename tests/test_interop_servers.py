@@ -5,14 +5,11 @@ wrote. A client that works only thanks to GitHub's leniency fails here.
 
 import hashlib
 import json
-import subprocess
-import sys
 import time
 
 import requests
 
-from tests.conftest import ROOT
-from tests.helpers import TOOL, read_saved, write_saved
+from tests.helpers import TOOL, race_to_refresh, read_saved, write_saved
 from token_manager import TokenStore
 
 
@@ -73,17 +70,7 @@ def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(cli, oa
 def test_eight_processes_with_an_expired_token_refresh_once(cli, oauth_server, token_path):
     log_in(cli, oauth_server)
     expire_saved_token(token_path)
-    worker = ROOT / "tests" / "helpers" / "refresh_worker.py"
-    settings = json.dumps(oauth_server.environment())
-    processes = [subprocess.Popen([sys.executable, str(worker), settings, str(token_path)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
-    for process in processes:
-        assert process.stdout.readline().strip() == "ready"
-    for process in processes:  # all released together: they race for the refresh
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    results = [process.communicate(timeout=60) for process in processes]
-    assert [process.returncode for process in processes] == [0] * 8, results
+    handed_out = race_to_refresh(oauth_server.environment(), token_path)
     saved = TokenStore(token_path).load()
-    assert {out.strip() for out, _ in results} == {hashlib.sha256(saved.access_token.encode()).hexdigest()}
+    assert handed_out == {hashlib.sha256(saved.access_token.encode()).hexdigest()}
     assert oauth_server.counters.refreshes == 1

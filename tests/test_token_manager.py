@@ -5,15 +5,13 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import token_manager as tm
-from tests.conftest import ROOT
+from tests.helpers import race_to_refresh
 from token_manager import AuthError, RefreshRejected, Token, TokenManager, TokenStore
 
 
@@ -292,19 +290,8 @@ def test_a_dead_network_during_refresh_keeps_the_file(step3, expiring_github, co
 def test_eight_processes_refresh_once(expiring_github, config_for, store):
     config = config_for(expiring_github)
     saved_expired(expiring_github, config, store)
-    worker = ROOT / "tests" / "helpers" / "refresh_worker.py"
-    settings = json.dumps(expiring_github.environment())
-    processes = [subprocess.Popen([sys.executable, str(worker), settings, str(store.path)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
-    for process in processes:
-        assert process.stdout.readline().strip() == "ready"
-    for process in processes:  # all released together: they race for the refresh
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    results = [process.communicate(timeout=60) for process in processes]
-    assert [process.returncode for process in processes] == [0] * 8, results
-    hashes = {out.strip() for out, _ in results}
-    assert hashes == {hashlib.sha256(store.load().access_token.encode()).hexdigest()}
+    handed_out = race_to_refresh(expiring_github.environment(), store.path)
+    assert handed_out == {hashlib.sha256(store.load().access_token.encode()).hexdigest()}
     assert expiring_github.counters.refreshes == 1
 
 

@@ -114,3 +114,26 @@ def write_saved(token_path, entry: dict) -> None:
     data = json.loads(token_path.read_text())
     data["tokens"][entry["issuer"]] = entry
     token_path.write_text(json.dumps(data))
+
+
+def race_to_refresh(environment: dict[str, str], token_path, processes: int = 8) -> set[str]:
+    """Start `processes` workers (refresh_worker.py) that ask for a valid token at the same moment.
+
+    Each must succeed; returns the hashes of the tokens they were handed (never the tokens).
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    worker = Path(__file__).with_name("refresh_worker.py")
+    settings = json.dumps(environment)
+    started = [subprocess.Popen([sys.executable, str(worker), settings, str(token_path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    for process in started:
+        assert process.stdout.readline().strip() == "ready"
+    for process in started:  # all released together: they race for the refresh
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = [process.communicate(timeout=60) for process in started]
+    assert [process.returncode for process in started] == [0] * processes, results
+    return {out.strip() for out, _ in results}
