@@ -187,7 +187,6 @@ def say_if_a_variable_overrides_the_login(ctx: Context) -> None:
 
 
 def do_status(ctx: Context, as_json: bool) -> int:
-    import json
     import time
 
     from datetime import datetime, timezone
@@ -207,19 +206,19 @@ def do_status(ctx: Context, as_json: bool) -> int:
         if not as_json:
             raise error
         # A script reading --json gets JSON whatever happened, and the exit code says it failed.
-        print(json.dumps({"logged_in": False, "host": ctx.host, "error": str(error)}, indent=2))
+        print_json({"logged_in": False, "host": ctx.host, "error": str(error)})
         return EXIT_FAILURE
     token = source.token
     scopes = client.granted_scopes if client.granted_scopes is not None else token.scopes
     if as_json:
         expires_at = None if token.expires_at is None else \
             datetime.fromtimestamp(token.expires_at, timezone.utc).isoformat(timespec="seconds")
-        print(json.dumps({
+        print_json({
             "logged_in": True, "host": ctx.host, "user": user["login"], "scopes": list(scopes),
             "token": tm.mask(token.access_token), "expires_at": expires_at,
             "refreshable": token.can_refresh(), "source": source.description, "settings": ctx.config.env_file,
             "other_hosts": [{"host": host_of(other.issuer), "user": other.account} for other in other_logins(ctx)],
-        }, indent=2))
+        })
         return EXIT_OK
     if token.expires_at is None:
         expiry = "does not expire"
@@ -254,6 +253,14 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def print_json(value: object) -> None:
+    """Indented for a person at a terminal, one compact line for a pipe (as gh does): a program
+    reading it needs no indentation, and the pure-Python indenting encoder costs a long list time."""
+    import json
+
+    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None))
+
+
 def settings_source(config) -> str:
     return f"{config.env_file} and the environment" if config.env_file else "the environment (no .env in this folder)"
 
@@ -274,7 +281,6 @@ def format_repo_table(repos: list[dict], width: int) -> list[str]:
 
 
 def do_repos(ctx: Context, limit: int, visibility: str | None, sort: str | None, as_json: bool) -> int:
-    import json
     import shutil
 
     client, _ = ctx.client_and_source()
@@ -283,7 +289,7 @@ def do_repos(ctx: Context, limit: int, visibility: str | None, sort: str | None,
     finally:
         client.close()
     if as_json:
-        print(json.dumps([{name: repo.get(name) for name in REPO_JSON_FIELDS} for repo in repos], indent=2))
+        print_json([{name: repo.get(name) for name in REPO_JSON_FIELDS} for repo in repos])
     elif not repos:
         print("No repositories.")
     else:
@@ -310,85 +316,6 @@ def do_logout(ctx: Context) -> int:
     where = f" at {step3.revocation_page(result.token)}" if result.token else ""
     raise tm.AuthError(tm.STEP_REVOKE, f"{result.problem}, so the token was not revoked. It was removed from "
                        f"{ctx.store.path}, but stays valid until you revoke it{where}")
-
-
-def do_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS, device: bool = False) -> int:
-    import tempfile
-    from pathlib import Path
-
-    local = step("local_github")
-    tm = step("token_manager")
-    # Played by the demo, the device flow needs no pause between polls; typed by you, GitHub's 5 s.
-    settings = local.Settings(approval="ask" if interactive else "auto", expiring=True,
-                              device_interval=5 if interactive else 0)
-    with tempfile.TemporaryDirectory(prefix="dev-github-tool-demo-") as home, local.LocalGitHub(settings) as github:
-        # The demo never reads .env or your real token: its settings and its token file are its own.
-        config = step("oauth_config").load_config(env=github.environment())
-        if interactive:
-            open_browser = step("2_callback_exchange").open_in_browser
-        else:
-            open_browser = None if device else _auto_browser(local)
-        ctx = Context(config, tm.TokenStore(Path(home) / "token.json"), open_browser, environ={})
-        print(f"Demo: a local stand-in of GitHub runs at {github.url}; no account, no network, and the token")
-        print(f"file lives in a temporary folder ({home}), so a real login is never touched.\n")
-        if device:
-            print("== login --device: the device flow (a code you would type on any device, then polling)")
-            if not interactive:
-                print("  (the demo plays you: the stand-in approves the code at its second poll)")
-        else:
-            print("== login: steps 1 and 2 (authorization URL, loopback callback, code exchange)")
-        do_login(ctx, scope="read:user repo", timeout=timeout, force=True, explain=explain, device=device)
-        print("\n== status: step 3 asks GitHub who the token belongs to")
-        narrate("status", config, explain)
-        do_status(ctx, as_json=False)
-        print("\n== repos: step 3 pages through GET /user/repos")
-        narrate("repos", config, explain)
-        do_repos(ctx, limit=5, visibility=None, sort=None, as_json=False)
-        print("\n== refresh: token_manager.py trades the refresh token for a new pair (rotation)")
-        narrate("refresh", config, explain)
-        before = ctx.store.load()
-        after = ctx.manager().refresh()
-        print(f"  {tm.mask(before.access_token)} -> {tm.mask(after.access_token)}; the old refresh token "
-              "is now spent, and the new pair was saved before use.")
-        print("\n== logout: revoke at the server, then delete the file")
-        narrate("logout", config, explain)
-        do_logout(ctx)
-    print("\nThe demo's stand-in and temporary folder are gone. Next: register an OAuth app and run login.")
-    return EXIT_OK
-
-
-# What `demo --explain` says before each part after login (login narrates itself, step by step).
-DEMO_NARRATION = {
-    "status": ("Step 3: GET {api}/user",
-               "  with the header Authorization: Bearer <the token>: to this API host only, never in a URL.",
-               "  GitHub answers who the token belongs to; its X-OAuth-Scopes header says what it may do."),
-    "repos": ("Step 3: GET {api}/user/repos?per_page=100",
-              "  Each answer's Link header names the next page; the tool follows it as given, over one",
-              "  connection, and never builds page URLs itself. Each page's ETag is kept: asked again with",
-              "  If-None-Match, GitHub answers 304 Not Modified, which costs no rate limit."),
-    "refresh": ("token_manager.py, under a lock shared by every process: POST {token_url}",
-                "  with grant_type=refresh_token, the refresh token and the app's credentials (RFC 6749 §6).",
-                "  The answer is a new access token and a new refresh token: the old refresh token is spent",
-                "  (rotation, RFC 9700 §4.14), so the new pair is saved before anything uses it."),
-    "logout": ("Step 3's revoke: DELETE {api}/applications/{client_id}/token",
-               "  authenticated with the app's client ID and secret, asks GitHub to forget the token",
-               "  (GitHub's way; RFC 7009 is the standard's). Then the token file is deleted, whatever the answer."),
-}
-
-
-def narrate(part: str, config, explain: bool) -> None:
-    if explain:
-        for line in DEMO_NARRATION[part]:
-            print(line.format(api=config.api_url, token_url=config.token_url, client_id=config.client_id))
-
-
-def _auto_browser(local):
-    def open_browser(url: str) -> bool:
-        print("  (the demo plays the browser: it follows GitHub's redirect back to the loopback server)")
-        local.play_browser(url)
-        return True
-
-    return open_browser
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -474,7 +401,8 @@ def positive(kind: type, allow_all: bool = False):
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        return do_demo(args.interactive, args.explain, args.timeout, device=args.device)
+        # The demo lives in demo.py: the commands used every day need not compile it at each start.
+        return step("demo").run_demo(args.interactive, args.explain, args.timeout, device=args.device)
     if args.command == "login":
         # The device flow needs no client secret (RFC 8628, and GitHub's docs).
         return do_login(context_from_environment(args, require_secret=not args.device), args.scope, args.timeout,

@@ -54,6 +54,13 @@ def test_a_limit_that_is_not_a_count_is_a_usage_error(cli, limit, complaint):
 
 # -- status --json -----------------------------------------------------------------------------
 
+def test_json_into_a_pipe_is_one_compact_line(cli, github):
+    cli.point_at(github).run("login")
+    for command in (("repos", "--json"), ("status", "--json")):
+        output = cli.run(*command).stdout  # captured: not a terminal, as in a pipe
+        assert len(output.splitlines()) == 1 and json.loads(output)
+
+
 def test_status_json_when_logged_out_is_json_and_exit_1(cli, github):
     result = cli.point_at(github).run("status", "--json")
     answer = json.loads(result.stdout)
