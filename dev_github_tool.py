@@ -52,10 +52,6 @@ class Context:
         self.say = say
 
     @property
-    def host_url(self) -> str:
-        return self.config.server_url
-
-    @property
     def host(self) -> str:
         return host_of(self.config.server_url)
 
@@ -181,7 +177,7 @@ def revoke_quietly(ctx: Context, token) -> str | None:
 
 
 def say_if_a_variable_overrides_the_login(ctx: Context) -> None:
-    variable = step("3_github_request").token_variable_in_use(ctx.environ, ctx.host_url)
+    variable = step("3_github_request").token_variable_in_use(ctx.environ, ctx.config.server_url)
     if variable:
         ctx.say(f"Note: {variable} is set, and status and repos use it instead of this login until you unset it.")
 
@@ -255,7 +251,7 @@ def host_of(url: str) -> str:
 
 def print_json(value: object) -> None:
     """Indented for a person at a terminal, one compact line for a pipe (as gh does): a program
-    reading it needs no indentation, and the pure-Python indenting encoder costs a long list time."""
+    needs no indentation, and Python's encoder is much slower when it indents."""
     import json
 
     print(json.dumps(value, indent=2 if sys.stdout.isatty() else None))
@@ -410,7 +406,7 @@ def run(args: argparse.Namespace) -> int:
     # Reading and revoking need no client secret unless a refresh or revocation happens, and
     # GH_TOKEN alone is enough to read the API, as with gh: no OAuth app is involved then.
     ctx = context_from_environment(args, require_secret=False, require_client_id=False)
-    if args.command == "logout" or not step("3_github_request").token_variable_in_use(ctx.environ, ctx.host_url):
+    if args.command == "logout" or not step("3_github_request").token_variable_in_use(ctx.environ, ctx.config.server_url):
         step("oauth_config").check_client_id(ctx.config)
     if args.command == "status":
         return do_status(ctx, args.json)
