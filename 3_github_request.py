@@ -48,6 +48,7 @@ from token_manager import (
     STEP_REVOKE,
     STEP_STORE,
     AuthError,
+    NotLoggedIn,
     RefreshRejected,
     Token,
     TokenManager,
@@ -185,7 +186,7 @@ def load_token(config: OAuthConfig, manager: TokenManager, environ: Mapping[str,
         return TokenSource(token, f"the {variable} environment variable", variable)
     saved = manager.store.load()
     if saved is None:
-        raise AuthError(STEP_STORE, "you are not logged in — run: python dev_github_tool.py login")
+        raise NotLoggedIn(STEP_STORE, "you are not logged in — run: python dev_github_tool.py login")
     # Check before any refresh: the refresh token must not go to another server either.
     if (saved.issuer, saved.resource) != (config.server_url, config.api_url):
         raise AuthError(STEP_API, f"the saved token was issued for {saved.resource}, but GITHUB_API_URL is now "

@@ -195,8 +195,8 @@ def do_status(ctx: Context, as_json: bool) -> int:
         finally:
             client.close()
     except tm.AuthError as error:
-        elsewhere = other_logins(ctx)
-        if elsewhere and "not logged in" in error.message:
+        elsewhere = other_logins(ctx) if isinstance(error, tm.NotLoggedIn) else []
+        if elsewhere:
             hosts = ", ".join(host_of(token.issuer) for token in elsewhere)
             error = tm.AuthError(error.step, f"{error.message} (logged in to {hosts}: add --hostname HOST)")
         if not as_json:

@@ -79,6 +79,10 @@ def as_told_by_a_step_script(error: AuthError, script: str) -> str:
     return text
 
 
+class NotLoggedIn(AuthError):
+    """No token is saved for this server: the one failure whose fix is simply to log in."""
+
+
 class RefreshRejected(AuthError):
     """The provider refused the refresh token (expired, revoked or already used).
 
@@ -464,7 +468,7 @@ class TokenManager:
 
     def _require(self, token: Token | None) -> Token:
         if token is None:
-            raise AuthError(STEP_STORE, "you are not logged in — run login first")
+            raise NotLoggedIn(STEP_STORE, "you are not logged in — run login first")
         return token
 
     def save(self, token: Token) -> None:
