@@ -1,10 +1,12 @@
 """Step 3 of the chapter: call the GitHub REST API with the token, and keep the token alive.
 
 Run:  python 3_github_request.py [--limit 10] [--visibility all|public|private]
-Needs: a token saved by step 2 (or GH_TOKEN / GITHUB_TOKEN), and the same settings as step 2.
+Needs: a token saved by step 2 (or GH_TOKEN for github.com, GH_ENTERPRISE_TOKEN for another
+host), and the same settings as step 2.
 Watch for: the token travels only in the Authorization header, only to the API host it was
-issued for, and is never printed; an expiring token is refreshed first (token_manager.py); every
-failure says what to do, from "Bad credentials" to rate limits. It imports neither step 1 nor
+issued for, and is never printed; an expiring token is refreshed first (token_manager.py); each
+page's ETag is kept, so asking again is a 304 that costs no rate limit; every failure says what
+to do, from "Bad credentials" to rate limits. It imports neither step 1 nor
 step 2: the settings (oauth_config.py) and the token endpoint's client (token_endpoint.py) are
 all it needs, so `status` and `repos` start without a callback server or a browser module.
 """

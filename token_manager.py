@@ -4,10 +4,11 @@ Part of the chapter: step 2 saves the token it gets through this file, step 3 an
 tool ask it for a valid token. The classes here know nothing about GitHub: the provider's
 refresh and revocation requests come in as plain functions (step 3 supplies GitHub's).
 
-Run:  python token_manager.py            the saved token's status, masked
-      python token_manager.py --refresh  refresh it now (uses step 3's GitHub wiring)
+Run:  python token_manager.py            every saved login's status, masked
+      python token_manager.py --refresh  refresh this server's token now (step 3's GitHub wiring)
 Watch for: the token file is private from the moment it exists, every write is all or nothing,
-and a refresh happens under a lock so that each refresh token is spent exactly once.
+it keeps one login per server (issuer), and a refresh happens under a lock so that each refresh
+token is spent exactly once, and only after a write check says the new pair can be kept.
 """
 
 from __future__ import annotations
