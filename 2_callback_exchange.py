@@ -23,6 +23,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ DEFAULT_TIMEOUT_SECONDS = 300
 CONNECTION_IDLE_SECONDS = 10
 # How often the server loop checks whether it should stop; the default 0.5 s is felt at every login.
 SHUTDOWN_POLL_SECONDS = 0.05
+# How often the waiting main thread wakes, so that Ctrl-C ends the wait at once (see wait()).
+SIGNAL_CHECK_SECONDS = 0.1
 
 CALLBACK_ERROR_FIXES = {
     "access_denied": "you declined the request on GitHub — run login again and choose Authorize",
@@ -237,7 +240,15 @@ class CallbackServer(http.server.ThreadingHTTPServer):
             self.done.set()  # only after the page is sent, so the browser never sees a dropped connection
 
     def wait(self, timeout: float) -> Token:
-        if not self.done.wait(timeout):
+        deadline = time.monotonic() + timeout
+        while not self.done.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            # In short slices: Linux may hand a Ctrl-C to another thread (the server's, the
+            # browser's), and Python acts on it only when this thread next runs Python code.
+            self.done.wait(min(remaining, SIGNAL_CHECK_SECONDS))
+        if not self.done.is_set():
             raise AuthError(STEP_CALLBACK, f"no callback arrived within {timeout:g} s — the tab may have been "
                             "closed, or GitHub showed an error page instead (\"redirect_uri is not "
                             "associated with this application\": check the app's callback URL); run login again")

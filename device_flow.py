@@ -43,8 +43,18 @@ DEVICE_ERROR_FIXES = {
     "unauthorized_client": "this app may not use the device flow — tick \"Enable Device Flow\" on its page",
 }
 
-# The clock and the wait, as names the tests can replace: a test must never sleep through an interval.
-pause = time.sleep
+SIGNAL_CHECK_SECONDS = 0.1
+
+
+def pause(seconds: float) -> None:
+    """Wait between polls in short slices: Linux may hand a Ctrl-C to another thread (the
+    browser's), and Python acts on it only when this, the main thread, next runs Python code."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, SIGNAL_CHECK_SECONDS))
+
+
+# The clock, and `pause` above, are names the tests replace: a test must never sleep through an interval.
 monotonic = time.monotonic
 
 

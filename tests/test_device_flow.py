@@ -196,3 +196,11 @@ def test_demo_device_shows_the_device_flow(cli):
     assert result.returncode == 0, result.stderr
     assert "== login --device" in result.stdout and "First copy your one-time code" in result.stdout
     assert "Revoked" in result.stdout
+
+
+def test_the_pause_between_polls_wakes_often_enough_to_act_on_ctrl_c(monkeypatch):
+    naps = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda seconds: naps.append(seconds) or real_sleep(seconds))
+    device_flow.pause(0.35)
+    assert len(naps) >= 3 and max(naps) <= device_flow.SIGNAL_CHECK_SECONDS

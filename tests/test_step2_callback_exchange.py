@@ -3,6 +3,7 @@
 import os
 import socket
 import stat
+import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -355,3 +356,22 @@ def test_script_reports_a_declined_request_in_one_line(runner):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "step 2 (callback)" in result.stderr and "declined" in result.stderr
+
+
+def test_the_wait_wakes_often_enough_to_act_on_a_ctrl_c_handed_to_another_thread(step1, step2):
+    """Linux delivers a process's SIGINT to any of its threads. If the server's or the browser's
+    thread gets it, Python acts on it only when the main thread next runs Python code: one long
+    wait once held a Ctrl-C back until --timeout ran out (it hung test_ctrl_c_... under load)."""
+    waits = []
+
+    class RecordingEvent(threading.Event):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            return super().wait(timeout)
+
+    config = step1.load_config(env=APP_SETTINGS)
+    with step2.CallbackServer(config.redirect) as server:
+        server.done = RecordingEvent()
+        with pytest.raises(AuthError, match="no callback arrived within 0.35 s"):
+            server.wait(0.35)
+    assert len(waits) >= 3 and max(waits) <= step2.SIGNAL_CHECK_SECONDS
