@@ -95,3 +95,28 @@ def test_an_exchange_without_grant_type_works_only_at_github(step1, server, refu
         assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
     else:
         assert answer.status_code == 200 and answer.json()["access_token"]
+
+
+# -- the device flow against Authlib's RFC 8628 server -----------------------------------------------
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_login_device_against_authlibs_device_flow(cli, monkeypatch, approve):
+    import importlib
+
+    device_flow = importlib.import_module("device_flow")
+    with AuthlibGitHub(approve=approve) as authlib:
+        pauses = []
+
+        def pause(seconds):  # the person types the code while the tool waits for its second poll
+            pauses.append(seconds)
+            if len(pauses) == 2:
+                authlib.decide_devices()
+
+        monkeypatch.setattr(device_flow, "pause", pause)
+        result = cli.point_at(authlib).run("login", "--device", extra_env={"GITHUB_CLIENT_SECRET": ""})
+        if approve:
+            assert result.returncode == 0, result.stderr
+            assert cli.run("status").returncode == 0
+        else:
+            assert one_clean_line(result) and "says access_denied: you declined the request" in result.stderr
+    assert pauses == [5, 5] and authlib.counters.token_requests == 2  # authorization_pending (HTTP 400), then it

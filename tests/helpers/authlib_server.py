@@ -27,6 +27,8 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE, DeviceAuthorizationEndpoint, DeviceCodeGrant
+from authlib.oauth2.rfc8628.models import DeviceCredentialDict
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -67,14 +69,15 @@ class Client(ClientMixin):
         return hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        # The secret in the form body (RFC 6749 §2.3.1), as GitHub's clients send it.
-        return method == "client_secret_post"
+        # The secret in the form body (RFC 6749 §2.3.1), as GitHub's clients send it; or none at
+        # all, which only the device flow's grant and endpoint offer (RFC 8628 §3.1, §3.4).
+        return method in ("client_secret_post", "none")
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in ("authorization_code", "refresh_token")
+        return grant_type in ("authorization_code", "refresh_token", DEVICE_CODE_GRANT_TYPE)
 
 
 @dataclass
@@ -139,6 +142,8 @@ class AuthlibGitHub:
     def __init__(self, approve: bool = True, issuer: str | None = None) -> None:
         self.client = Client()
         self.approve = approve
+        self.device_credentials: dict[str, DeviceCredentialDict] = {}  # by device_code
+        self.device_decisions: dict[str, bool] = {}  # by user_code: approved or denied
         self.counters = Counters()
         self.codes: dict[str, AuthorizationCode] = {}
         self.tokens: dict[str, IssuedToken] = {}  # by access token
@@ -173,6 +178,8 @@ class AuthlibGitHub:
         server.register_grant(self.code_grant(), [CodeChallenge(required=True)])
         server.register_grant(self.refresh_grant())
         server.register_extension(self.issuer_parameter())
+        server.register_grant(self.device_grant())
+        server.register_endpoint(self.device_endpoint())
         protect = ResourceProtector()
         protect.register_token_validator(self.bearer_validator())
 
@@ -189,6 +196,10 @@ class AuthlibGitHub:
             with self.lock:
                 self.counters.token_requests += 1
             return server.create_token_response()
+
+        @app.post("/login/device/code")
+        def device_code():
+            return server.create_endpoint_response(DeviceAuthorizationEndpoint.ENDPOINT_NAME)
 
         @app.get("/api/v3/user")
         @protect()
@@ -275,6 +286,40 @@ class AuthlibGitHub:
                 credential.revoked = True  # the old refresh token, and its access token, are spent
 
         return RotatingRefreshGrant
+
+    def decide_devices(self) -> None:
+        """Play the person at /login/device: approve (or deny) every code waiting."""
+        for credential in list(self.device_credentials.values()):
+            self.device_decisions.setdefault(credential.get_user_code(), self.approve)
+
+    def device_endpoint(self) -> DeviceAuthorizationEndpoint:
+        outer = self
+
+        class DeviceEndpoint(DeviceAuthorizationEndpoint):
+            def get_verification_uri(self) -> str:
+                return f"{outer.url}/login/device"
+
+            def save_device_credential(self, client_id: str, scope: str, data: dict) -> None:
+                outer.device_credentials[data["device_code"]] = DeviceCredentialDict(
+                    client_id=client_id, scope=scope, expires_at=time.time() + data["expires_in"], **data)
+
+        return DeviceEndpoint(None)
+
+    def device_grant(self) -> type:
+        outer = self
+
+        class DeviceGrant(DeviceCodeGrant):
+            def query_device_credential(self, device_code: str) -> DeviceCredentialDict | None:
+                return outer.device_credentials.get(device_code)
+
+            def query_user_grant(self, user_code: str) -> tuple[dict, bool] | None:
+                decision = outer.device_decisions.get(user_code)
+                return None if decision is None else (USER, decision)
+
+            def should_slow_down(self, credential: DeviceCredentialDict) -> bool:
+                return False
+
+        return DeviceGrant
 
     def issuer_parameter(self) -> IssuerParameter:
         outer = self
