@@ -38,6 +38,7 @@ ENV_FILE_NAME = ".env"
 # instead of failing later as "incorrect_client_credentials" at GitHub.
 PLACEHOLDERS = {"GITHUB_CLIENT_ID": "your-client-id", "GITHUB_CLIENT_SECRET": "your-client-secret"}
 SETTINGS_HINT = "see .env.example and your OAuth app's page at https://github.com/settings/developers"
+CLIENT_ID_FIX = f"copy .env.example to .env and fill it in; {SETTINGS_HINT}"
 
 # RFC 6749 §3.3: a scope is printable ASCII except space, double quote and backslash.
 SCOPE_PATTERN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+')
@@ -206,20 +207,22 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
     try:
         return read_settings(env, require_secret, require_client_id, env_file)
     except AuthError as error:
-        raise AuthError(error.step, f"{error.message} ({source_note(env_file)})") from None
+        raise naming_the_source(error, env_file) from None
 
 
-def source_note(env_file: Path | str | None) -> str:
-    return f"settings read from {env_file} and the environment" if env_file else \
+def naming_the_source(error: AuthError, env_file: Path | str | None) -> AuthError:
+    """The same error, saying where the settings came from: a wrong .env is a common cause."""
+    source = f"settings read from {env_file} and the environment" if env_file else \
         "settings read from the environment; no .env in the current folder"
+    return AuthError(error.step, f"{error.message} ({source})")
 
 
 def check_client_id(config: OAuthConfig) -> OAuthConfig:
     """The check load_config(require_client_id=False) left out, for when no token variable stands in."""
-    if not config.client_id:
-        error = config_error("GITHUB_CLIENT_ID", "is not set",
-                             f"copy .env.example to .env and fill it in; {SETTINGS_HINT}")
-        raise AuthError(error.step, f"{error.message} ({source_note(config.env_file)})")
+    try:
+        required({"GITHUB_CLIENT_ID": config.client_id}, "GITHUB_CLIENT_ID", CLIENT_ID_FIX)
+    except AuthError as error:
+        raise naming_the_source(error, config.env_file) from None
     return config
 
 
@@ -228,8 +231,8 @@ def read_settings(env: dict[str, str], require_secret: bool, require_client_id: 
     def optional(name: str, default: str) -> str:
         return env.get(name, "").strip() or default
 
-    client_id = required(env, "GITHUB_CLIENT_ID", f"copy .env.example to .env and fill it in; {SETTINGS_HINT}") \
-        if require_client_id else env.get("GITHUB_CLIENT_ID", "").strip()
+    client_id = required(env, "GITHUB_CLIENT_ID", CLIENT_ID_FIX) if require_client_id \
+        else env.get("GITHUB_CLIENT_ID", "").strip()
     client_secret = env.get("GITHUB_CLIENT_SECRET", "").strip()
     if require_secret and not client_secret:
         raise config_error("GITHUB_CLIENT_SECRET", "is not set",

@@ -152,3 +152,10 @@ def test_env_example_holds_exactly_the_placeholders_that_are_refused():
     example = (ROOT / ".env.example").read_text()
     for variable, placeholder in oauth_config.PLACEHOLDERS.items():
         assert f"{variable}={placeholder}\n" in example
+
+
+def test_a_placeholder_client_id_is_refused_by_the_commands_that_may_do_without_one_too(cli):
+    result = cli.run("status", extra_env={"GITHUB_CLIENT_ID": "your-client-id"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("status failed at configuration: GITHUB_CLIENT_ID still holds the placeholder")
+    assert "(settings read from the environment; no .env in the current folder)" in result.stderr
