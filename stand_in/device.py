@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 DEVICE_CODE_PATH = "/login/device/code"
 DEVICE_PAGE_PATH = "/login/device"
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_CODE_LIFETIME_SECONDS = 900  # "the user must enter the code within 15 minutes"
 SLOW_DOWN_SECONDS = 5  # "5 extra seconds are added to the minimum interval"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels (no words), none that look alike

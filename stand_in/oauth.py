@@ -182,10 +182,11 @@ class TokenAuthority:
             return self.token_error("unsupported_grant_type")
         secret_matches = hmac.compare_digest(params.get("client_secret", "").encode(),
                                              self.settings.client_secret.encode())
-        if params.get("client_id") != self.settings.client_id or not (secret_matches or (
-                # A refresh needs the secret "unless the token was generated using the device flow".
-                grant_type == "refresh_token" and "client_secret" not in params
-                and self.refresh_tokens.get(params.get("refresh_token", ""), ((), 0, False))[2])):
+        # A refresh needs the secret "unless the token was generated using the device flow".
+        refreshing_a_device_token = grant_type == "refresh_token" and self.refresh_tokens.get(
+            params.get("refresh_token", ""), ((), 0, False))[2]
+        secret_needed = not (refreshing_a_device_token and "client_secret" not in params)
+        if params.get("client_id") != self.settings.client_id or (secret_needed and not secret_matches):
             return self.token_error("incorrect_client_credentials")
         if grant_type == "refresh_token":
             return self.refresh(params.get("refresh_token", ""))
