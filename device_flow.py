@@ -12,8 +12,8 @@ you have approved, until the code expires. The `device_code` it polls with is a 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -145,8 +145,10 @@ def sign_in_with_device(
     say(f"First copy your one-time code: {device.user_code}")
     say(f"Then open {device.verification_uri} on any device, sign in, and enter the code.")
     if open_browser is not None:
-        # Best effort, in its own thread: over SSH there may be no browser, and that is fine here.
-        threading.Thread(target=open_browser, args=(device.verification_uri,), name="browser", daemon=True).start()
+        # Best effort, in a thread of its own as step 2 opens it. Over SSH there may be no browser,
+        # and the code and the address are on screen anyway: a failure needs no word.
+        step2 = importlib.import_module("2_callback_exchange")
+        step2.open_browser_in_background(open_browser, device.verification_uri, say=lambda line: None)
     say(f"Waiting up to {format_duration(device.expires_in)} for you to approve it…")
     token = poll_for_token(config, device)
     return confirm(token) if confirm else token

@@ -204,3 +204,21 @@ def test_the_pause_between_polls_wakes_often_enough_to_act_on_ctrl_c(monkeypatch
     monkeypatch.setattr(time, "sleep", lambda seconds: naps.append(seconds) or real_sleep(seconds))
     device_flow.pause(0.35)
     assert len(naps) >= 3 and max(naps) <= device_flow.SIGNAL_CHECK_SECONDS
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a traceback a reader would see
+def test_a_browser_that_fails_on_the_verification_page_changes_nothing(mocked, capfd):
+    import threading
+
+    config, mock, _ = mocked
+    token_answers(mock, config, {"access_token": "gho_fake_aaaa", "token_type": "bearer"})
+
+    def broken_browser(url):
+        raise RuntimeError("no browser here")
+
+    assert device_flow.sign_in_with_device(config, say=lambda line: None, open_browser=broken_browser).access_token
+    for thread in threading.enumerate():
+        if thread.name == "browser":
+            thread.join(10)
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + captured.out and "no browser here" not in captured.err
