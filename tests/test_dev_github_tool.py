@@ -12,7 +12,7 @@ import pytest
 from local_github import LocalGitHub, Settings
 from tests.conftest import ROOT
 from tests.helpers import (TOOL, callback_port, one_clean_line, port_is_free, read_saved, read_until,
-                           write_saved)
+                           refuse_writes, write_saved)
 
 
 def test_login_status_repos_logout_end_to_end(runner, github, token_path):
@@ -261,23 +261,6 @@ def test_the_table_fits_the_terminal(tool):
 
 
 # -- nothing lost: a working login survives a folder that cannot be written --------------------
-
-def refuse_writes(monkeypatch, error_number: int, after: int = 0) -> None:
-    """Make every private write fail (root may write anywhere, so pretend), after `after` good ones."""
-    import errno
-    import tempfile
-
-    real, calls = tempfile.mkstemp, []
-
-    def mkstemp(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > after:
-            raise OSError(error_number, os.strerror(error_number))
-        return real(*args, **kwargs)
-
-    assert error_number in (errno.ENOSPC, errno.EACCES, errno.EROFS)
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
-
 
 def test_a_refresh_token_is_not_spent_when_the_new_pair_cannot_be_saved(cli, expiring_github, token_path,
                                                                         monkeypatch):

@@ -1,14 +1,14 @@
 """Faults: a flaky network, a damaged token file, bad settings. Each ends in one line, exit 1, no traceback,
 and no lost or half-written token file."""
 
+import errno
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.helpers import APP_SETTINGS, TOOL, one_clean_line, read_saved
+from tests.helpers import APP_SETTINGS, TOOL, one_clean_line, read_saved, refuse_writes
 from tests.helpers.misbehaving_server import MisbehavingServer
 from token_manager import AuthError, Token, TokenStore
 
@@ -132,10 +132,7 @@ def test_a_read_only_folder_keeps_the_previous_file(token_path, monkeypatch):
     store.save(Token(access_token="gho_first_aaaa1111"))
     before = token_path.read_bytes()
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # root may write anywhere, so pretend
+    refuse_writes(monkeypatch, errno.EACCES)
     with pytest.raises(AuthError, match="could not be written .Permission denied"):
         store.save(Token(access_token="gho_second_bbbb2222"))
     assert token_path.read_bytes() == before

@@ -137,3 +137,21 @@ def race_to_refresh(environment: dict[str, str], token_path, processes: int = 8)
     results = [process.communicate(timeout=60) for process in started]
     assert [process.returncode for process in started] == [0] * processes, results
     return {out.strip() for out, _ in results}
+
+
+def refuse_writes(monkeypatch, error_number: int, after: int = 0) -> None:
+    """Make every private write fail (root may write anywhere, so pretend), after `after` good ones."""
+    import errno
+    import os
+    import tempfile
+
+    real, calls = tempfile.mkstemp, []
+
+    def mkstemp(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > after:
+            raise OSError(error_number, os.strerror(error_number))
+        return real(*args, **kwargs)
+
+    assert error_number in (errno.ENOSPC, errno.EACCES, errno.EROFS)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
