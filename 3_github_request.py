@@ -361,11 +361,12 @@ class GitHubClient:
 
     def get_page(self, url: str, params: dict[str, object] | None = None) -> Page:
         """GET one page of JSON, conditionally when it is cached: a 304 serves the cached page."""
-        full_url = requests.Request("GET", url, params=params).prepare().url or url
-        cached = self.cache.get(full_url) if self.cache else None
+        # The cache knows a page by its full URL, query included; without a cache, nothing to compute.
+        cache_key = requests.Request("GET", url, params=params).prepare().url if self.cache else None
+        cached = self.cache.get(cache_key) if self.cache and cache_key else None
         response = self.get(url, params, {"If-None-Match": cached.etag} if cached else None)
         if response.status_code == 304 and cached:
-            log.debug("%s: 304 Not Modified, the cached page was used (no rate limit spent)", urlsplit(full_url).path)
+            log.debug("%s: 304 Not Modified, the cached page was used (no rate limit spent)", urlsplit(url).path)
             return Page(json.loads(cached.body), links_of(cached.link))
         try:
             payload = response.json()
@@ -374,8 +375,8 @@ class GitHubClient:
             raise AuthError(STEP_API, f"{urlsplit(url).netloc} answered HTTP {response.status_code} ({content_type}) "
                             "with something that is not usable JSON — check GITHUB_API_URL (a proxy may be in "
                             "the way)") from None
-        if self.cache and response.headers.get("ETag"):
-            self.cache.put(full_url, CachedPage(response.headers["ETag"], response.headers.get("Link", ""),
+        if self.cache and cache_key and response.headers.get("ETag"):
+            self.cache.put(cache_key, CachedPage(response.headers["ETag"], response.headers.get("Link", ""),
                                                 response.text))
         return Page(payload, response.links)
 
