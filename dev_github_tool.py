@@ -406,7 +406,8 @@ def run(args: argparse.Namespace) -> int:
     # Reading and revoking need no client secret unless a refresh or revocation happens, and
     # GH_TOKEN alone is enough to read the API, as with gh: no OAuth app is involved then.
     ctx = context_from_environment(args, require_secret=False, require_client_id=False)
-    if args.command == "logout" or not step("3_github_request").token_variable_in_use(ctx.environ, ctx.config.server_url):
+    token_variable = step("3_github_request").token_variable_in_use(ctx.environ, ctx.config.server_url)
+    if args.command == "logout" or token_variable is None:
         step("oauth_config").check_client_id(ctx.config)
     if args.command == "status":
         return do_status(ctx, args.json)
@@ -416,7 +417,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo" and getattr(args, "hostname", None):
+        # Said rather than ignored: the demo always signs in to a stand-in of its own.
+        parser.error("demo runs against its own local stand-in; --hostname does not apply to it")
     debug = getattr(args, "debug", False)
     if debug:
         import logging

@@ -84,6 +84,14 @@ def test_demo_needs_no_env_file_and_no_account(cli, token_path):
     assert not token_path.exists()  # the real token file is never touched
 
 
+@pytest.mark.parametrize("argv", [("demo", "--hostname", "ghe.example.com"), ("--hostname", "ghe.example.com", "demo")])
+def test_demo_refuses_a_hostname_it_would_ignore(cli, token_path, argv):
+    result = cli.run(*argv)
+    assert result.returncode == 2
+    assert "demo runs against its own local stand-in; --hostname does not apply" in result.stderr
+    assert "== login" not in result.stdout
+
+
 def test_interactive_demo_shows_the_consent_page_to_the_browser(cli):
     result = cli.run("demo", "--interactive")  # BROWSER plays the user and clicks Authorize
     assert result.returncode == 0, result.stderr
