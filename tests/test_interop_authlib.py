@@ -1,6 +1,7 @@
 """Against Authlib, a server nobody here wrote: the callback checks hold, and both error dialects
 (GitHub's HTTP 200 form, RFC 6749's HTTP 400 JSON) end in the same one-line advice."""
 
+import importlib
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -99,24 +100,44 @@ def test_an_exchange_without_grant_type_works_only_at_github(step1, server, refu
 
 # -- the device flow against Authlib's RFC 8628 server -----------------------------------------------
 
+def login_by_device(cli, monkeypatch, authlib: AuthlibGitHub, before_poll) -> tuple[object, list[float]]:
+    """`login --device` against Authlib, with `before_poll(n)` playing the person before poll n.
+
+    Returns the result and the pauses the tool asked for, so no test waits for real."""
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        before_poll(len(pauses))
+
+    monkeypatch.setattr(importlib.import_module("device_flow"), "pause", pause)
+    result = cli.point_at(authlib).run("login", "--device", extra_env={"GITHUB_CLIENT_SECRET": ""})
+    return result, pauses
+
+
 @pytest.mark.parametrize("approve", [True, False])
 def test_login_device_against_authlibs_device_flow(cli, monkeypatch, approve):
-    import importlib
-
-    device_flow = importlib.import_module("device_flow")
     with AuthlibGitHub(approve=approve) as authlib:
-        pauses = []
-
-        def pause(seconds):  # the person types the code while the tool waits for its second poll
-            pauses.append(seconds)
-            if len(pauses) == 2:
-                authlib.decide_devices()
-
-        monkeypatch.setattr(device_flow, "pause", pause)
-        result = cli.point_at(authlib).run("login", "--device", extra_env={"GITHUB_CLIENT_SECRET": ""})
+        # The person types the code while the tool waits for its second poll.
+        result, pauses = login_by_device(cli, monkeypatch, authlib, lambda poll: poll == 2 and authlib.decide_devices())
         if approve:
             assert result.returncode == 0, result.stderr
             assert cli.run("status").returncode == 0
         else:
             assert one_clean_line(result) and "says access_denied: you declined the request" in result.stderr
     assert pauses == [5, 5] and authlib.counters.token_requests == 2  # authorization_pending (HTTP 400), then it
+
+
+def test_device_flow_slows_down_when_authlib_says_so(cli, monkeypatch):
+    with AuthlibGitHub(slow_downs=1) as authlib:
+        result, pauses = login_by_device(cli, monkeypatch, authlib, lambda poll: poll == 2 and authlib.decide_devices())
+    assert result.returncode == 0, result.stderr
+    # Authlib's slow_down names no interval, so RFC 8628 §3.5's five more seconds apply.
+    assert pauses == [5, 10] and authlib.counters.token_requests == 2
+
+
+def test_a_device_code_that_authlib_expired_ends_in_one_line(cli, monkeypatch):
+    with AuthlibGitHub() as authlib:
+        result, _ = login_by_device(cli, monkeypatch, authlib, lambda poll: authlib.expire_devices())
+    assert one_clean_line(result) and "the code expired before it was entered" in result.stderr
+    assert authlib.counters.token_requests == 1  # Authlib's expired_token (HTTP 400) ends the polling at once

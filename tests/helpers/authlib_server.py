@@ -139,9 +139,10 @@ class AuthlibGitHub:
     """Authlib behind GitHub's paths, in a thread; the same face as LocalGitHub for the tests:
     `url`, `api_url`, `environment()`, `counters` (token_requests, refreshes, revocations)."""
 
-    def __init__(self, approve: bool = True, issuer: str | None = None) -> None:
+    def __init__(self, approve: bool = True, issuer: str | None = None, slow_downs: int = 0) -> None:
         self.client = Client()
         self.approve = approve
+        self.slow_downs = slow_downs  # how many early polls Authlib answers slow_down (RFC 8628 §3.5)
         self.device_credentials: dict[str, DeviceCredentialDict] = {}  # by device_code
         self.device_decisions: dict[str, bool] = {}  # by user_code: approved or denied
         self.counters = Counters()
@@ -292,6 +293,11 @@ class AuthlibGitHub:
         for credential in list(self.device_credentials.values()):
             self.device_decisions.setdefault(credential.get_user_code(), self.approve)
 
+    def expire_devices(self) -> None:
+        """Let every waiting code run out, as if the person took longer than expires_in."""
+        for credential in self.device_credentials.values():
+            credential["expires_at"] = time.time() - 1
+
     def device_endpoint(self) -> DeviceAuthorizationEndpoint:
         outer = self
 
@@ -317,7 +323,11 @@ class AuthlibGitHub:
                 return None if decision is None else (USER, decision)
 
             def should_slow_down(self, credential: DeviceCredentialDict) -> bool:
-                return False
+                with outer.lock:
+                    if outer.slow_downs <= 0:
+                        return False
+                    outer.slow_downs -= 1
+                    return True
 
         return DeviceGrant
 
