@@ -258,14 +258,26 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
         if os.name == "nt":
             import msvcrt
 
-            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+            # LK_LOCK gives up after ten tries a second apart, but the holder may be refreshing over a
+            # slow network: wait as long as flock would.
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError as error:
+                    if error.errno != errno.EDEADLOCK:
+                        raise
+            try:
+                yield
+            finally:
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # Windows asks for this before the file is closed
         else:
             import fcntl
 
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+            yield  # closing the descriptor below releases the lock, even if this process crashes
     finally:
-        os.close(fd)  # closing the descriptor releases the lock on every platform
+        os.close(fd)
 
 
 class TokenStore:

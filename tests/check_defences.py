@@ -162,6 +162,10 @@ REMOVALS = (
             "            if only_if_expiring and not token.expires_within(self.margin, self.clock()):\n"
             "                return token\n", "",
             (t("token_manager::test_eight_processes_refresh_once"),)),
+    Removal("the Windows lock waits past LK_LOCK's ten tries", "token_manager.py",
+            "                    if error.errno != errno.EDEADLOCK:\n                        raise\n",
+            "                    raise\n",
+            (t("token_manager::test_the_windows_lock_waits_past_lk_locks_ten_tries_and_unlocks_before_closing"),)),
     Removal("a dead refresh token never sent again", "token_manager.py",
             "kept = token._replace(refresh_token=None, refresh_token_expires_at=None)", "kept = token",
             (t("token_manager::test_a_rejected_refresh_keeps_a_still_valid_token_but_never_resends_the_dead_refresh_token"),)),

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -227,6 +228,60 @@ def test_a_network_error_during_refresh_keeps_the_file(store):
     with pytest.raises(AuthError, match="cannot reach"):
         TokenManager(store, refresh=provider).valid_token()
     assert store.path.read_bytes() == before
+
+
+# -- the Windows lock, played on any system -----------------------------------------------------
+
+class FakeMsvcrt:
+    """Windows' msvcrt.locking as its docs describe it: LK_LOCK tries ten times, a second apart, then
+    raises EDEADLOCK. It notes each call, and whether the file was still open then."""
+    LK_LOCK, LK_UNLCK = 1, 0
+
+    def __init__(self, refusals: int, error: int = errno.EDEADLOCK) -> None:
+        self.refusals, self.error, self.calls = refusals, error, []
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        self.calls.append(("lock" if mode == self.LK_LOCK else "unlock", nbytes, is_open(fd)))
+        if mode == self.LK_LOCK and self.refusals:
+            self.refusals -= 1
+            raise OSError(self.error, os.strerror(self.error))
+
+
+def is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+class WindowsOs:
+    """The os module as token_manager would see it on Windows; the rest of Python (pathlib, pytest)
+    keeps seeing the real system."""
+    name = "nt"
+
+    def __getattr__(self, attribute: str):
+        return getattr(os, attribute)
+
+
+def hold_lock_as_windows(monkeypatch, msvcrt: FakeMsvcrt, path: Path) -> list:
+    monkeypatch.setitem(sys.modules, "msvcrt", msvcrt)
+    monkeypatch.setattr(tm, "os", WindowsOs())
+    with tm._exclusive_lock(path):
+        msvcrt.calls.append("held")
+    return msvcrt.calls
+
+
+def test_the_windows_lock_waits_past_lk_locks_ten_tries_and_unlocks_before_closing(tmp_path, monkeypatch):
+    # A refresh over a slow network can hold the lock for longer than LK_LOCK's ten seconds.
+    calls = hold_lock_as_windows(monkeypatch, FakeMsvcrt(refusals=2), tmp_path / "token.json.lock")
+    assert calls == [("lock", 1, True)] * 3 + ["held", ("unlock", 1, True)]
+
+
+def test_the_windows_lock_does_not_hide_other_errors(tmp_path, monkeypatch):
+    with pytest.raises(OSError) as raised:
+        hold_lock_as_windows(monkeypatch, FakeMsvcrt(refusals=1, error=errno.EACCES), tmp_path / "token.json.lock")
+    assert raised.value.errno == errno.EACCES
 
 
 # -- refresh against the local GitHub in its expiring mode -----------------------------------
