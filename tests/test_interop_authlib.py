@@ -138,6 +138,6 @@ def test_device_flow_slows_down_when_authlib_says_so(cli, monkeypatch):
 
 def test_a_device_code_that_authlib_expired_ends_in_one_line(cli, monkeypatch):
     with AuthlibGitHub() as authlib:
-        result, _ = login_by_device(cli, monkeypatch, authlib, lambda poll: authlib.expire_devices())
+        result, _ = login_by_device(cli, monkeypatch, authlib, lambda poll: authlib.expire_device_codes())
     assert one_clean_line(result) and "the code expired before it was entered" in result.stderr
     assert authlib.counters.token_requests == 1  # Authlib's expired_token (HTTP 400) ends the polling at once

@@ -293,7 +293,7 @@ class AuthlibGitHub:
         for credential in list(self.device_credentials.values()):
             self.device_decisions.setdefault(credential.get_user_code(), self.approve)
 
-    def expire_devices(self) -> None:
+    def expire_device_codes(self) -> None:
         """Let every waiting code run out, as if the person took longer than expires_in."""
         for credential in self.device_credentials.values():
             credential["expires_at"] = time.time() - 1
