@@ -3,7 +3,8 @@
 Run:  python device_flow.py            (or: python dev_github_tool.py login --device)
 Needs: GITHUB_CLIENT_ID, and "Enable Device Flow" ticked on your OAuth app's page. No client
 secret and no loopback server: this is the login for an SSH session, WSL, or any machine whose
-browser cannot reach 127.0.0.1 here.
+browser cannot reach 127.0.0.1 here. On the stand-in (`python local_github.py`), open its
+/login/device page and type the code shown.
 Watch for: the tool never sees your password, nor even the page where you type the code. It shows
 the code, then asks GitHub at the pace GitHub sets (`interval`, longer after `slow_down`) whether
 you have approved, until the code expires. The `device_code` it polls with is a secret too.
@@ -12,17 +13,19 @@ you have approved, until the code expires. The `device_code` it polls with is a 
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
 import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from oauth_config import OAuthConfig, load_config
-from token_endpoint import TokenEndpointError, post_form, post_to_token_endpoint, server_name, token_from_fields
-from token_manager import AuthError, Token, as_told_by_a_step_script, format_duration, safe_text, save_new_login
+from support import narration
+from support.cli import format_duration, run_step_script
+from support.errors import STEP_DEVICE, AuthError, safe_text
+from support.loopback import open_browser_in_background, print_now, sleep_in_slices
+from support.settings import OAuthConfig, load_config
+from support.token import Token
+from support.token_endpoint import TokenEndpointError, post_form, post_to_token_endpoint, server_name, token_from_fields
+from support.token_store import save_new_login
 
-STEP_DEVICE = "step 2 (device flow)"
 DEVICE_CODE_PATH = "/login/device/code"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 DEFAULT_INTERVAL_SECONDS = 5  # RFC 8628 §3.2: the pace when the server names none
@@ -43,18 +46,9 @@ DEVICE_ERROR_FIXES = {
     "unauthorized_client": "this app may not use the device flow — tick \"Enable Device Flow\" on its page",
 }
 
-SIGNAL_CHECK_SECONDS = 0.1
-
-
-def pause(seconds: float) -> None:
-    """Wait between polls in short slices: Linux may hand a Ctrl-C to another thread (the
-    browser's), and Python acts on it only when this, the main thread, next runs Python code."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        time.sleep(min(left, SIGNAL_CHECK_SECONDS))
-
-
-# The clock, and `pause` above, are names the tests replace: a test must never sleep through an interval.
+# The pause between polls (in slices, so that Ctrl-C works) and the clock: names the tests
+# replace, so that no test sleeps through an interval.
+pause = sleep_in_slices
 monotonic = time.monotonic
 
 
@@ -139,16 +133,13 @@ def sign_in_with_device(
     scopes = config.scopes if scopes is None else scopes
     device = request_device_code(config, scopes)
     if explain:
-        say(f"Device flow: POST {config.server_url}{DEVICE_CODE_PATH} with client_id and scope (no secret)")
-        say("  gave a secret device_code to poll with and a user_code for you; the token is asked for with")
-        say(f"  grant_type={DEVICE_GRANT} every {device.interval:g} s (RFC 8628).")
+        narration.device_flow_started(say, config.server_url + DEVICE_CODE_PATH, DEVICE_GRANT, device.interval)
     say(f"First copy your one-time code: {device.user_code}")
     say(f"Then open {device.verification_uri} on any device, sign in, and enter the code.")
     if open_browser is not None:
         # Best effort, in a thread of its own as step 2 opens it. Over SSH there may be no browser,
         # and the code and the address are on screen anyway: a failure needs no word.
-        step2 = importlib.import_module("2_callback_exchange")
-        step2.open_browser_in_background(open_browser, device.verification_uri, say=lambda line: None)
+        open_browser_in_background(open_browser, device.verification_uri, say=lambda line: None)
     say(f"Waiting up to {format_duration(device.expires_in)} for you to approve it…")
     token = poll_for_token(config, device)
     return confirm(token) if confirm else token
@@ -157,19 +148,12 @@ def sign_in_with_device(
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description="Step 2, the other way: sign in with the device flow and save the token.",
                             epilog="Settings come from the environment and ./.env (see .env.example).").parse_args(argv)
-    try:
-        config = load_config(require_secret=False)
-        token = sign_in_with_device(config, say=lambda line: print(line, flush=True))
-        saved = save_new_login(token)
-    except AuthError as error:
-        print(as_told_by_a_step_script(error, "device_flow.py"), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("Cancelled.", file=sys.stderr)
-        return 130
-    print(saved)
-    return 0
+
+    def sign_in_and_save() -> None:
+        print(save_new_login(sign_in_with_device(load_config(require_secret=False), say=print_now)))
+
+    return run_step_script("device_flow.py", sign_in_and_save)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

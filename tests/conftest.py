@@ -16,9 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import chapter  # noqa: E402
 from local_github import LocalGitHub, Settings  # noqa: E402
+import support.loopback  # noqa: E402
+from support.token import Token  # noqa: E402
 from tests.helpers import STATE  # noqa: E402
-from token_manager import Token  # noqa: E402
 
 BROWSER_HELPER = ROOT / "tests" / "helpers" / "browser.py"
 # Variables a reader's shell may have that would change what the scripts do.
@@ -29,17 +31,17 @@ LEAKY_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_EN
 
 @pytest.fixture(scope="session")
 def step1():
-    return importlib.import_module("1_authorization_url")
+    return chapter.step1
 
 
 @pytest.fixture(scope="session")
 def step2():
-    return importlib.import_module("2_callback_exchange")
+    return chapter.step2
 
 
 @pytest.fixture(scope="session")
 def step3():
-    return importlib.import_module("3_github_request")
+    return chapter.step3
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +100,9 @@ def config_for(step1):
 
 @pytest.fixture(autouse=True)
 def quick_callback_server_shutdown(monkeypatch):
-    """The callback server looks for a shutdown between polls: every 0.05 s, which costs a person
+    """The callback server (support/loopback.py) looks for a shutdown between polls: every 0.05 s, which costs a person
     nothing. The tests end some hundred logins in-process, so here it looks every 0.01 s."""
-    monkeypatch.setattr(importlib.import_module("2_callback_exchange"), "SHUTDOWN_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(support.loopback, "SHUTDOWN_POLL_SECONDS", 0.01)
 
 
 @pytest.fixture(autouse=True)
@@ -182,8 +184,7 @@ class InProcessTool:
         self.runner = runner
         self.capsys = capsys
         self.browsers: list[threading.Event] = []
-        step2 = importlib.import_module("2_callback_exchange")
-        monkeypatch.setattr(step2, "open_in_browser", self.play_the_browser)
+        monkeypatch.setattr(chapter.step2, "open_in_browser", self.play_the_browser)
 
     def point_at(self, server) -> InProcessTool:
         self.runner.point_at(server)

@@ -13,8 +13,15 @@ import pytest
 import requests
 import responses
 
+import support.api_http
+import support.cli
+from support.errors import AuthError, RefreshRejected, safe_text
+import support.loopback
+from support.token import Token
+from support.token_store import TokenStore
 from tests.helpers import APP_SETTINGS, STATE, fetch, genuine_callback
-from token_manager import AuthError, RefreshRejected, Token, TokenManager, TokenStore, safe_text
+import token_manager
+from token_manager import TokenManager
 
 API = "https://api.github.com"
 
@@ -44,7 +51,7 @@ def test_the_callback_page_headers_are_exactly_the_strict_ones(waiting_server):
 
 
 def test_an_idle_connection_is_dropped_after_ten_seconds_at_most(step2):
-    assert 0 < step2.CallbackHandler.timeout <= 10
+    assert 0 < support.loopback.CallbackHandler.timeout <= 10
 
 
 def test_the_listen_backlog_takes_a_burst_of_connections(step2):
@@ -92,7 +99,7 @@ def test_a_refresh_token_is_never_sent_to_another_server(step1, step3):
                     resource="https://ghe.example.com/api/v3")
     with responses.RequestsMock() as mock:  # any request at all would fail this test
         with pytest.raises(AuthError, match="not sent elsewhere"):
-            step3.refresh_github_token(config)(foreign)
+            token_manager.refresh_github_token(config)(foreign)
         assert len(mock.calls) == 0
 
 
@@ -106,7 +113,7 @@ def test_revocation_does_not_follow_a_redirect(step1, step3):
     url = f"{config.api_url}/applications/{config.client_id}/token"
     responses.delete(url, status=307, headers={"Location": "https://evil.example/collect"})
     with pytest.raises(AuthError, match="answered HTTP 307"):
-        step3.revoke_github_token(config)(github_token(config))
+        token_manager.revoke_github_token(config)(github_token(config))
     assert [call.request.url for call in responses.calls] == [url]  # the token went nowhere else
 
 
@@ -116,7 +123,7 @@ def test_revocation_counts_only_204_404_and_422_as_done(step1, step3, status):
     config = config_for_github_com(step1)
     responses.delete(f"{config.api_url}/applications/{config.client_id}/token", status=status)
     with pytest.raises(AuthError, match=f"answered HTTP {status}"):
-        step3.revoke_github_token(config)(github_token(config))
+        token_manager.revoke_github_token(config)(github_token(config))
 
 
 def test_revocation_has_a_timeout(step1, step3, monkeypatch):
@@ -129,7 +136,7 @@ def test_revocation_has_a_timeout(step1, step3, monkeypatch):
 
     monkeypatch.setattr(requests, "delete", delete)
     with pytest.raises(AuthError):
-        step3.revoke_github_token(config)(github_token(config))
+        token_manager.revoke_github_token(config)(github_token(config))
     assert seen["timeout"] and all(part > 0 for part in seen["timeout"]) and seen["allow_redirects"] is False
 
 
@@ -139,14 +146,14 @@ def test_the_rate_limit_message_says_the_reset_time(step3):
     response.status_code, response.url = 403, f"{API}/user"
     response.headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000",
                              "X-RateLimit-Reset": str(reset)})
-    message = str(step3.describe_failure(response))
+    message = str(support.api_http.describe_failure(response))
     assert time.strftime("%H:%M:%S", time.localtime(reset)) in message
 
 
 def test_gh_token_wins_over_github_token(step1, step3):
     config = config_for_github_com(step1)
     both = {"GITHUB_TOKEN": "gho_second_choice_2222", "GH_TOKEN": "gho_first_choice_1111"}
-    source = step3.load_token(config, TokenManager(TokenStore()), environ=both)
+    source = step3.load_token(config, TokenStore(), environ=both)
     assert source.token.access_token == "gho_first_choice_1111" and source.variable == "GH_TOKEN"
 
 
@@ -154,12 +161,12 @@ def test_an_api_error_message_is_made_safe_for_the_terminal(step3):
     response = requests.Response()
     response.status_code, response.url = 403, f"{API}/user"
     response._content = b'{"message": "\\u001b[2Jgone\\r\\nFAKE PROMPT $ "}'
-    message = str(step3.describe_failure(response))
+    message = str(support.api_http.describe_failure(response))
     assert "\x1b" not in message and "\r" not in message and "\n" not in message
 
 
 def test_repository_names_are_made_safe_for_the_terminal(tool):
-    rows = tool.format_repo_table([{"full_name": "octocat/\x1b]0;pwned\x07name\r\nfake", "private": False}], 80)
+    rows = support.cli.format_repo_table([{"full_name": "octocat/\x1b]0;pwned\x07name\r\nfake", "private": False}], 80)
     assert not any(char in "\n".join(rows) for char in "\x1b\x07\r")
 
 
@@ -225,4 +232,4 @@ def test_a_rejected_refresh_is_a_refresh_rejected(step1, step3):
     with responses.RequestsMock() as mock:
         mock.post(config.token_url, json={"error": "bad_refresh_token"})
         with pytest.raises(RefreshRejected):
-            step3.refresh_github_token(config)(old)
+            token_manager.refresh_github_token(config)(old)

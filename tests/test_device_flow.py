@@ -13,8 +13,9 @@ import pytest
 import responses
 
 from local_github import LocalGitHub, Settings
+from support.errors import AuthError
+import support.loopback
 from tests.helpers import TOOL, one_clean_line, read_saved, read_until, write_saved
-from token_manager import AuthError
 
 device_flow = importlib.import_module("device_flow")
 NO_SECRET = {"GITHUB_CLIENT_SECRET": ""}
@@ -203,7 +204,7 @@ def test_the_pause_between_polls_wakes_often_enough_to_act_on_ctrl_c(monkeypatch
     real_sleep = time.sleep
     monkeypatch.setattr(time, "sleep", lambda seconds: naps.append(seconds) or real_sleep(seconds))
     device_flow.pause(0.35)
-    assert len(naps) >= 3 and max(naps) <= device_flow.SIGNAL_CHECK_SECONDS
+    assert len(naps) >= 3 and max(naps) <= support.loopback.SIGNAL_CHECK_SECONDS
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a traceback a reader would see

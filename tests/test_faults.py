@@ -7,10 +7,12 @@ import sys
 
 import pytest
 
+from support.errors import AuthError
+from support.token import Token
+from support.token_store import TokenStore
 from tests.conftest import ROOT
 from tests.helpers import APP_SETTINGS, TOOL, one_clean_line, read_saved, refuse_writes
 from tests.helpers.misbehaving_server import MisbehavingServer
-from token_manager import AuthError, Token, TokenStore
 
 EXPECTED = {
     "blackhole": "did not answer in time",
@@ -27,10 +29,11 @@ EXPECTED_FROM_API = {**EXPECTED, "truncated": "not usable JSON", "html": "not us
 @pytest.fixture
 def short_timeouts(step3, monkeypatch):
     # The black hole never answers: waiting out a short read timeout is the behaviour under test.
-    import token_endpoint
+    import support.api_http
+    import support.token_endpoint
 
-    monkeypatch.setattr(token_endpoint, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
-    monkeypatch.setattr(step3, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
+    monkeypatch.setattr(support.token_endpoint, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
+    monkeypatch.setattr(support.api_http, "HTTP_TIMEOUT_SECONDS", (2, 0.3))
 
 
 def assert_one_clean_line(error: AuthError, *secrets: str) -> None:

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-import oauth_config
 from local_github import LocalGitHub, Settings
+import support.settings
+from support.token import Token
+from support.token_store import TokenStore
 from tests.helpers import one_clean_line
-from token_manager import Token, TokenStore
 
 
 @pytest.fixture(params=["github", "strict"])
@@ -114,7 +115,7 @@ def test_a_store_without_an_issuer_refuses_to_guess_between_several(tmp_path):
                                            ("127.0.0.1:8765", "http://127.0.0.1:8765"),
                                            ("https://ghe.example.com:8443", "https://ghe.example.com:8443")])
 def test_a_hostname_becomes_a_server_url(hostname, url):
-    assert oauth_config.server_url_for(hostname) == url
+    assert support.settings.server_url_for(hostname) == url
 
 
 def test_a_server_url_alone_puts_the_api_under_api_v3(step1):

@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from local_github import LocalGitHub, Settings
+from support.errors import AuthError
 from tests.helpers import TOOL, fetch, one_clean_line, sign_in
 from tests.helpers.authlib_server import AuthlibGitHub
-from token_manager import AuthError
 
 
 def authorization_code(step1, config, redirect_uri="http://127.0.0.1:4000/callback"):

@@ -9,8 +9,8 @@ import time
 
 import requests
 
+from support.token_store import TokenStore
 from tests.helpers import TOOL, race_to_refresh, read_saved, write_saved
-from token_manager import TokenStore
 
 
 def log_in(cli, server):

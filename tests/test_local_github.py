@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from stand_in.oauth import redirect_is_allowed, s256
 from local_github import LocalGitHub, Settings
+from stand_in.oauth import redirect_is_allowed, s256
 from tests.conftest import ROOT
 from tests.helpers import fetch, read_until
 

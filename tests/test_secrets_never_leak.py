@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 from local_github import SECRET_MARKER, LocalGitHub, Settings, play_browser
+from support.token_store import TokenStore
 from tests.helpers import TOOL, read_saved, sign_in, write_saved
-from token_manager import TokenStore
+import token_manager
 
 TOKEN_FILES = {"token.json", "token.json.lock"}
 
@@ -74,8 +75,8 @@ def test_no_log_record_carries_a_secret(step2, step3, expiring_github, config_fo
     token = sign_in(step2, config, lambda url: play_browser(url) and True, explain=True)
     store = TokenStore(token_path)
     store.save(token._replace(expires_at=time.time() - 1))
-    manager = step3.github_token_manager(config, store)
-    client = step3.GitHubClient(config, step3.load_token(config, manager, environ={}).token)
+    manager = token_manager.github_token_manager(config, store)
+    client = step3.GitHubClient(config, manager.valid_token())
     list(client.list_repositories())
     manager.logout()
     assert "callback server: GET /callback -> 200" in caplog.text  # the path is logged, the query is not

@@ -5,10 +5,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import oauth_config
+from support.errors import AuthError
+import support.settings
 from tests.conftest import ROOT
 from tests.helpers import APP_SETTINGS
-from token_manager import AuthError
 
 
 def test_code_challenge_matches_rfc7636_appendix_b(step1):
@@ -150,7 +150,7 @@ def test_placeholders_copied_from_env_example_are_refused(step1, variable, place
 
 def test_env_example_holds_exactly_the_placeholders_that_are_refused():
     example = (ROOT / ".env.example").read_text()
-    for variable, placeholder in oauth_config.PLACEHOLDERS.items():
+    for variable, placeholder in support.settings.PLACEHOLDERS.items():
         assert f"{variable}={placeholder}\n" in example
 
 

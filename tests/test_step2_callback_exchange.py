@@ -11,8 +11,9 @@ import requests
 import responses
 
 from local_github import LocalGitHub, Settings, play_browser
+from support.errors import AuthError
+import support.loopback
 from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free, read_saved, sign_in
-from token_manager import AuthError
 
 
 def callback_url(authorization_url: str, **params: str) -> str:
@@ -374,4 +375,4 @@ def test_the_wait_wakes_often_enough_to_act_on_a_ctrl_c_handed_to_another_thread
         server.done = RecordingEvent()
         with pytest.raises(AuthError, match="no callback arrived within 0.35 s"):
             server.wait(0.35)
-    assert len(waits) >= 3 and max(waits) <= step2.SIGNAL_CHECK_SECONDS
+    assert len(waits) >= 3 and max(waits) <= support.loopback.SIGNAL_CHECK_SECONDS

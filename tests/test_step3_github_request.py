@@ -7,8 +7,12 @@ import requests
 import responses
 
 from local_github import LocalGitHub, Settings
-from tests.helpers import APP_SETTINGS
-from token_manager import AuthError, Token, TokenManager, TokenStore
+import support.api_http
+from support.errors import AuthError
+from support.token import Token
+from support.token_store import TokenStore
+from tests.helpers import APP_SETTINGS, one_clean_line
+from token_manager import TokenManager
 
 API = "https://api.github.com"
 
@@ -38,7 +42,7 @@ def test_every_request_has_the_versioned_headers_and_a_bearer_token(step3, githu
     token = issued(github, config)
     client = step3.GitHubClient(config, token)
     assert client.get_user()["login"] == "octocat"
-    assert client.session.headers["X-GitHub-Api-Version"] == step3.API_VERSION
+    assert client.session.headers["X-GitHub-Api-Version"] == support.api_http.API_VERSION
     assert client.session.headers["Accept"] == "application/vnd.github+json"
     assert client.session.headers["User-Agent"]
     assert github.counters.authorization_headers == [f"Bearer {token.access_token}"]
@@ -109,7 +113,7 @@ def test_the_token_is_never_sent_to_a_host_it_was_not_issued_for(step3, github, 
         store = TokenStore()
         store.save(token)
         with pytest.raises(AuthError, match="never sent to another host — run login again"):
-            step3.load_token(moved, TokenManager(store), environ={})
+            step3.load_token(moved, store, environ={})
         # Even a client built by mistake for the token keeps it home.
         step3.GitHubClient(config, token).session.get(f"{other.api_url}/user", timeout=10)
         assert other.counters.authorization_headers == []
@@ -117,7 +121,7 @@ def test_the_token_is_never_sent_to_a_host_it_was_not_issued_for(step3, github, 
 
 def test_gh_token_wins_and_says_so(step3, github, config_for):
     config = config_for(github)
-    source = step3.load_token(config, TokenManager(TokenStore()), environ={"GH_ENTERPRISE_TOKEN": "gho_from_env_9999"})
+    source = step3.load_token(config, TokenStore(), environ={"GH_ENTERPRISE_TOKEN": "gho_from_env_9999"})
     assert source.description == "the GH_ENTERPRISE_TOKEN environment variable"
     assert source.token.access_token == "gho_from_env_9999"
 
@@ -138,13 +142,19 @@ def test_script_prints_who_and_repositories_but_never_the_token(runner, github, 
     assert str(token_path) in result.stdout
 
 
-def test_script_refreshes_an_expired_token_first(runner, expiring_github, config_for, token_path):
+def test_script_sends_an_expired_token_to_the_next_step_which_refreshes_it(runner, expiring_github, config_for,
+                                                                          token_path):
     config = config_for(expiring_github)
     token = issued(expiring_github, config)
     TokenStore(token_path).save(token._replace(expires_at=time.time() - 1))
-    result = runner.point_at(expiring_github).run("3_github_request.py", "--limit", "1")
-    assert result.returncode == 0, result.stderr
+    runner.point_at(expiring_github)
+    expired = runner.run("3_github_request.py", "--limit", "1")
+    assert one_clean_line(expired), expired.stderr
+    assert "the access token has expired — python token_manager.py --refresh" in expired.stderr
+    assert expiring_github.counters.api_requests == 0  # an expired token is never sent
+    assert runner.run("token_manager.py", "--refresh").returncode == 0
     assert expiring_github.counters.refreshes == 1
+    assert runner.run("3_github_request.py", "--limit", "1").returncode == 0
 
 
 # -- answers that are hard to produce on purpose: mocked with responses -----------------------

@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
-import token_manager as tm
+from support.errors import STEP_REFRESH, AuthError, RefreshRejected, mask
+from support.token import Token
+import support.token_store
+from support.token_store import TokenStore
 from tests.helpers import race_to_refresh
-from token_manager import AuthError, RefreshRejected, Token, TokenManager, TokenStore
+import token_manager
+from token_manager import TokenManager
 
 
 def token(**fields) -> Token:
@@ -51,11 +55,11 @@ def test_repr_and_str_never_show_a_secret():
 
 
 def test_mask_keeps_the_type_tag_and_four_characters():
-    assert tm.mask("gho_fakeExample12345a1b2") == "gho_…a1b2"
-    assert tm.mask("gho_abc_fakeExample9z8y") == "gho_…9z8y"  # only the type tag, never more
-    assert tm.mask("ab_cdefghijklmnopq", show_prefix=False) == "…nopq"
-    assert tm.mask(None) == "(none)"
-    assert tm.mask("tiny") == "…"
+    assert mask("gho_fakeExample12345a1b2") == "gho_…a1b2"
+    assert mask("gho_abc_fakeExample9z8y") == "gho_…9z8y"  # only the type tag, never more
+    assert mask("ab_cdefghijklmnopq", show_prefix=False) == "…nopq"
+    assert mask(None) == "(none)"
+    assert mask("tiny") == "…"
 
 
 # -- the store -------------------------------------------------------------------------------
@@ -205,7 +209,7 @@ def test_an_expired_token_without_refresh_token_says_log_in_again(store):
 
 def test_a_rejected_refresh_clears_an_expired_token(store):
     store.save(token(expires_at=time.time() - 1, refresh_token="ghr_dead_jjjj0000"))
-    provider = FakeProvider(RefreshRejected(tm.STEP_REFRESH, "GitHub says bad_refresh_token"))
+    provider = FakeProvider(RefreshRejected(STEP_REFRESH, "GitHub says bad_refresh_token"))
     with pytest.raises(AuthError, match="run login again"):
         TokenManager(store, refresh=provider).valid_token()
     assert not store.path.exists()
@@ -213,7 +217,7 @@ def test_a_rejected_refresh_clears_an_expired_token(store):
 
 def test_a_rejected_refresh_keeps_a_still_valid_token_but_never_resends_the_dead_refresh_token(store):
     store.save(token(expires_at=time.time() + 30, refresh_token="ghr_dead_jjjj0000"))
-    provider = FakeProvider(RefreshRejected(tm.STEP_REFRESH, "GitHub says bad_refresh_token"))
+    provider = FakeProvider(RefreshRejected(STEP_REFRESH, "GitHub says bad_refresh_token"))
     manager = TokenManager(store, refresh=provider, margin=60)
     assert manager.valid_token().access_token == "gho_test_only_aaaa1111"
     assert manager.valid_token().access_token == "gho_test_only_aaaa1111"
@@ -224,7 +228,7 @@ def test_a_rejected_refresh_keeps_a_still_valid_token_but_never_resends_the_dead
 def test_a_network_error_during_refresh_keeps_the_file(store):
     store.save(token(expires_at=time.time() - 1, refresh_token="ghr_old_iiii9999"))
     before = store.path.read_bytes()
-    provider = FakeProvider(AuthError(tm.STEP_REFRESH, "cannot reach github.com"))
+    provider = FakeProvider(AuthError(STEP_REFRESH, "cannot reach github.com"))
     with pytest.raises(AuthError, match="cannot reach"):
         TokenManager(store, refresh=provider).valid_token()
     assert store.path.read_bytes() == before
@@ -266,8 +270,8 @@ class WindowsOs:
 
 def hold_lock_as_windows(monkeypatch, msvcrt: FakeMsvcrt, path: Path) -> list:
     monkeypatch.setitem(sys.modules, "msvcrt", msvcrt)
-    monkeypatch.setattr(tm, "os", WindowsOs())
-    with tm._exclusive_lock(path):
+    monkeypatch.setattr(support.token_store, "os", WindowsOs())
+    with support.token_store._exclusive_lock(path):
         msvcrt.calls.append("held")
     return msvcrt.calls
 
@@ -296,7 +300,7 @@ def saved_expired(expiring_github, config, store) -> dict:
 def test_refresh_rotates_and_saves_the_new_pair(step3, expiring_github, config_for, store):
     config = config_for(expiring_github)
     answer = saved_expired(expiring_github, config, store)
-    fresh = step3.github_token_manager(config, store).valid_token()
+    fresh = token_manager.github_token_manager(config, store).valid_token()
     assert fresh.access_token != answer["access_token"] and fresh.access_token in expiring_github.tokens
     assert store.load().refresh_token == fresh.refresh_token != answer["refresh_token"]
     assert answer["access_token"] not in expiring_github.tokens  # the old access token stopped working
@@ -307,9 +311,9 @@ def test_a_reused_refresh_token_is_bad_refresh_token(step3, expiring_github, con
     config = config_for(expiring_github)
     saved_expired(expiring_github, config, store)
     old = store.load()
-    step3.github_token_manager(config, store).valid_token()
+    token_manager.github_token_manager(config, store).valid_token()
     with pytest.raises(RefreshRejected, match="bad_refresh_token"):
-        step3.refresh_github_token(config)(old)
+        token_manager.refresh_github_token(config)(old)
 
 
 def test_a_string_expires_in_from_github_is_understood(step3, config_for, store):
@@ -319,7 +323,7 @@ def test_a_string_expires_in_from_github_is_understood(step3, config_for, store)
         config = config_for(github)
         answer = saved_expired(github, config, store)
         assert isinstance(answer["expires_in"], str)
-        fresh = step3.github_token_manager(config, store).valid_token()
+        fresh = token_manager.github_token_manager(config, store).valid_token()
     assert fresh.expires_at == pytest.approx(time.time() + 28800, abs=60)
 
 
@@ -328,7 +332,7 @@ def test_an_unknown_refresh_token_clears_the_file(step3, expiring_github, config
     store.save(token(issuer=config.server_url, resource=config.api_url, expires_at=time.time() - 1,
                      refresh_token="ghr_never_issued_kkkk"))
     with pytest.raises(AuthError, match="bad_refresh_token.*run login again"):
-        step3.github_token_manager(config, store).valid_token()
+        token_manager.github_token_manager(config, store).valid_token()
     assert store.load() is None
 
 
@@ -338,7 +342,7 @@ def test_a_dead_network_during_refresh_keeps_the_file(step3, expiring_github, co
     before = store.path.read_bytes()
     expiring_github.stop()  # nothing listens any more: connection refused
     with pytest.raises(AuthError, match="cannot reach"):
-        step3.github_token_manager(config, store).valid_token()
+        token_manager.github_token_manager(config, store).valid_token()
     assert store.path.read_bytes() == before
 
 
@@ -356,7 +360,7 @@ def test_logout_revokes_at_github_then_deletes(step3, github, config_for, store)
     config = config_for(github)
     answer = github.grant_tokens(("read:user",))
     store.save(Token.from_token_response(answer, issuer=config.server_url, resource=config.api_url))
-    result = step3.github_token_manager(config, store).logout()
+    result = token_manager.github_token_manager(config, store).logout()
     assert (result.had_token, result.revoked) == (True, True)
     assert answer["access_token"] not in github.tokens and github.counters.revocations == 1
     assert not store.path.exists()
@@ -365,17 +369,17 @@ def test_logout_revokes_at_github_then_deletes(step3, github, config_for, store)
 def test_revoking_an_already_invalid_token_counts_as_revoked(step3, github, config_for, store):
     config = config_for(github)
     store.save(token(issuer=config.server_url, resource=config.api_url, access_token="gho_unknown_llll"))
-    assert step3.github_token_manager(config, store).logout().revoked
+    assert token_manager.github_token_manager(config, store).logout().revoked
 
 
 def test_logout_offline_deletes_locally_and_says_it_is_still_valid(step3, github, config_for, store):
     config = config_for(github)
     store.save(token(issuer=config.server_url, resource=config.api_url))
     github.stop()
-    result = step3.github_token_manager(config, store).logout()
+    result = token_manager.github_token_manager(config, store).logout()
     assert (result.had_token, result.revoked) == (True, False)
     assert result.problem == f"cannot reach {github.url.removeprefix('http://')}"  # why; the caller says where
-    assert step3.revocation_page(result.token) == f"{config.server_url}/settings/applications"
+    assert token_manager.revocation_page(result.token) == f"{config.server_url}/settings/applications"
     assert not store.path.exists()
 
 

@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from local_github import LocalGitHub, Settings
+from support.narration import describe_authorization_request
+from support.token_store import default_token_path
 from tests.conftest import ROOT
 from tests.helpers import TOOL, fetch, one_clean_line
-from token_manager import default_token_path
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_step_1_has_help_and_refuses_unknown_options(cli):
 def test_step_1_never_shows_any_part_of_the_verifier(step1):
     config = step1.load_config(env={"GITHUB_CLIENT_ID": "Ov23liExample"}, require_secret=False)
     request = step1.prepare_authorization_request(config)
-    text = "\n".join(step1.describe_authorization_request(request, config))
+    text = "\n".join(describe_authorization_request(request, config.client_id))
     assert request.code_verifier[-4:] not in text and "never shown" in text
 
 

@@ -5,20 +5,19 @@ it was handed (never the token), or the one-line error.
 """
 
 import hashlib
-import importlib
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from token_manager import AuthError, TokenStore  # noqa: E402
+from support.errors import AuthError  # noqa: E402
+from support.settings import load_config  # noqa: E402
+from support.token_store import TokenStore  # noqa: E402
+import token_manager  # noqa: E402
 
-step1 = importlib.import_module("1_authorization_url")
-step3 = importlib.import_module("3_github_request")
-
-config = step1.load_config(env=json.loads(sys.argv[1]))
-manager = step3.github_token_manager(config, TokenStore(Path(sys.argv[2])))
+config = load_config(env=json.loads(sys.argv[1]))
+manager = token_manager.github_token_manager(config, TokenStore(Path(sys.argv[2])))
 print("ready", flush=True)
 sys.stdin.readline()
 try:

@@ -1,14 +1,9 @@
 """The client of the token endpoint: one POST, and the answer read in whichever dialect it comes.
 
-Part of the chapter's step 2, in a file of its own: step 2 trades the code for a token here, and
-step 3 (through token_manager.py) trades a refresh token for a new pair here too. Both need the
-same POST, the same care with the client secret and the same reading of errors, but refreshing a
-token needs none of step 2's callback server or browser, so `status` and `repos` import this
-file and not step 2.
-
-Watch for: the answer's body decides, never the status alone (GitHub reports errors with HTTP 200,
-servers that follow RFC 6749 with 400); redirects are never followed, because one could carry
-the client secret elsewhere; every request has a timeout.
+Step 2 trades the code for a token here, the device flow polls here, and the token manager trades
+a refresh token for a new pair here. Watch for: the answer's body decides, never the status alone
+(GitHub reports errors with HTTP 200, servers that follow RFC 6749 §5.2 with 400); redirects are
+never followed, because one could carry the client secret elsewhere; every request has a timeout.
 """
 
 from __future__ import annotations
@@ -20,13 +15,22 @@ try:
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
     raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
-from oauth_config import OAuthConfig
-from token_manager import AuthError, Token, safe_text
+from support.errors import AuthError, safe_text
+from support.settings import OAuthConfig
+from support.token import Token
 
 # (connect, read) for every request: a dead network must end in a message, not a hang.
 HTTP_TIMEOUT_SECONDS = (10, 30)
 USER_AGENT = "dev-github-tool (OAuth chapter companion)"
 
+# The error codes a callback can carry from the authorization endpoint (RFC 6749 §4.1.2.1, and
+# GitHub's "Troubleshooting authorization request errors"), each with what a person should do.
+CALLBACK_ERROR_FIXES = {
+    "access_denied": "you declined the request on GitHub — run login again and choose Authorize",
+    "redirect_uri_mismatch": "the redirect URI is not one the app allows — set the app's "
+                             "Authorization callback URL to http://127.0.0.1/callback",
+    "application_suspended": "the OAuth app is suspended — its owner must contact GitHub support",
+}
 # The token endpoint's error codes, each with what a person should do about it: GitHub's own,
 # then RFC 6749 §5.2's, which servers that follow the RFC (Gitea, Forgejo, Authlib) answer instead.
 TOKEN_ERROR_FIXES = {

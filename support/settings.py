@@ -1,12 +1,9 @@
-"""The OAuth app's settings, read once from the environment and `.env`: used by every step.
+"""The OAuth app's settings, read once from the environment and `.env`, and checked.
 
-Part of the chapter's step 1, in a file of its own: step 1 builds its URL from these settings,
-step 2 exchanges the code with them, and step 3 calls the API with them. Listing repositories
-needs the settings but none of step 1's random values or step 2's callback server, so keeping
-them apart lets `status` and `repos` start without loading either.
-
-Watch for: every bad value stops with one line that names the variable and the fix; the
-redirect must be a loopback address; plain http only to this machine.
+Every step reads its settings here: step 1 builds its URL from them, step 2 exchanges the code
+with them, step 3 calls the API with them. Every bad value stops with one line that names the
+variable, the fix, and where the settings came from; the redirect must be a loopback address,
+and plain http goes only to this machine.
 """
 
 from __future__ import annotations
@@ -18,9 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from token_manager import AuthError
-
-STEP_CONFIG = "configuration"
+from support.errors import STEP_CONFIG, AuthError
 
 DEFAULT_SCOPES = "read:user"  # the narrowest scope that still shows who you are
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
@@ -64,7 +59,7 @@ class LoopbackRedirect(NamedTuple):
 class OAuthConfig(NamedTuple):
     """The OAuth app's settings, read once from the environment and `.env`.
 
-    A NamedTuple, not a dataclass: see the note above token_manager.Token.
+    A NamedTuple, not a dataclass: see the note above support.token.Token.
     """
 
     client_id: str

@@ -1,0 +1,195 @@
+"""The REST API's plumbing: headers, bounded retries, failure messages and token variables.
+
+Step 3 makes the calls and decides where the token goes; this module knows how GitHub's REST API
+answers: a 5xx that passes on retry, a short `Retry-After` worth waiting for once, rate limits
+that say when they reset, 404 for what a token may not see, and the scopes a token has in the
+`X-OAuth-Scopes` header. Every request has a timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+try:
+    import requests
+except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
+    raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
+
+from support.errors import STEP_API, AuthError, safe_text
+from support.token import Token
+from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, what_went_wrong
+
+# Pin the API version so a new default cannot change the fields under us (GitHub's REST versioning:
+# https://docs.github.com/en/rest/about-the-rest-api/api-versions).
+API_VERSION = "2026-03-10"
+API_ACCEPT = "application/vnd.github+json"
+SERVER_ERROR_RETRIES = 2  # a GET is safe to repeat; a 502 from a proxy often passes
+RETRY_BACKOFF_SECONDS = 1.0  # doubled on each retry
+SHORT_RETRY_AFTER_SECONDS = 10  # wait and retry once when GitHub asks for at most this long
+# Variables that override the saved login, in gh's order of preference: the first pair for
+# github.com, the second for any other host (GitHub Enterprise Server), so a token is never
+# offered to a host it was not meant for.
+TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
+ENTERPRISE_TOKEN_VARIABLES = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+GITHUB_COM = "https://github.com"
+
+
+class TokenSource(NamedTuple):
+    token: Token
+    description: str  # where it came from, for status lines
+    variable: str | None = None  # GH_TOKEN or another variable when one overrides the saved login
+
+
+class Page(NamedTuple):
+    payload: object
+    links: dict[str, dict[str, str]]  # as requests' response.links: {"next": {"url": ...}, ...}
+
+
+def token_variable_in_use(environ: Mapping[str, str], server_url: str) -> str | None:
+    """The variable whose token overrides the saved login for this server, if one is set."""
+    variables = TOKEN_VARIABLES if server_url == GITHUB_COM else ENTERPRISE_TOKEN_VARIABLES
+    return next((variable for variable in variables if environ.get(variable, "").strip()), None)
+
+
+def bad_token_fix(variable: str | None) -> str:
+    """What to do about a token the API refuses: with a token variable set, logging in cannot help."""
+    if variable is None:
+        return "run login again"
+    return f"it comes from {variable}, which overrides the saved login: unset {variable} or give it a valid token"
+
+
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what must match before a credential may be sent to a URL."""
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def api_headers() -> dict[str, str]:
+    return {"Accept": API_ACCEPT, "X-GitHub-Api-Version": API_VERSION, "User-Agent": USER_AGENT}
+
+
+def api_session(auth: Callable[[requests.PreparedRequest], requests.PreparedRequest]) -> requests.Session:
+    """One session for a whole run: one TCP connection, GitHub's headers, and `auth` on every request."""
+    session = requests.Session()
+    session.headers.update(api_headers())
+    session.auth = auth
+    return session
+
+
+def links_of(header: str) -> dict[str, dict[str, str]]:
+    """A Link header as requests' `response.links` has it."""
+    return {link["rel"]: link for link in requests.utils.parse_header_links(header) if "rel" in link}
+
+
+def full_url(url: str, params: dict[str, object] | None) -> str:
+    """The URL a GET with these parameters asks for, query included."""
+    return requests.Request("GET", url, params=params).prepare().url or url
+
+
+def scopes_granted(response: requests.Response) -> tuple[str, ...] | None:
+    """The scopes GitHub says the token has (`X-OAuth-Scopes`), or None when it does not say."""
+    if "X-OAuth-Scopes" not in response.headers:
+        return None
+    return tuple(scope.strip() for scope in response.headers["X-OAuth-Scopes"].split(",") if scope.strip())
+
+
+def get_with_retries(session: requests.Session, url: str, params: dict[str, object] | None,
+                     headers: dict[str, str] | None, sleep: Callable[[float], None],
+                     bad_token_fix: str) -> requests.Response:
+    """GET with bounded retries: server errors back off, a short Retry-After is honoured once.
+    A failure that remains is one AuthError that says what to do."""
+    host = urlsplit(url).netloc
+    server_errors, waited = 0, False
+    while True:
+        try:
+            response = session.get(url, params=params, headers=headers, timeout=HTTP_TIMEOUT_SECONDS)
+        except requests.RequestException as error:
+            raise network_failure(error, host, STEP_API) from error
+        if response.status_code >= 500 and server_errors < SERVER_ERROR_RETRIES:
+            sleep(RETRY_BACKOFF_SECONDS * 2 ** server_errors)
+            server_errors += 1
+            continue
+        wait = seconds_to_wait(response) if response.status_code in (403, 429) else None
+        if wait is not None and wait <= SHORT_RETRY_AFTER_SECONDS and not waited \
+                and response.headers.get("X-RateLimit-Remaining") != "0":
+            sleep(wait)
+            waited = True
+            continue
+        break
+    if not response.ok:
+        raise describe_failure(response, bad_token_fix)
+    return response
+
+
+def delete_as_the_app(url: str, client_id: str, client_secret: str, body: dict[str, str], step: str) -> int:
+    """DELETE with the app's own credentials (HTTP Basic); the answer's status code.
+
+    A redirect is never followed: it could carry the client secret to another host.
+    """
+    try:
+        response = requests.delete(url, auth=(client_id, client_secret), json=body, headers=api_headers(),
+                                   timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
+    except requests.RequestException as error:
+        raise AuthError(step, what_went_wrong(error, urlsplit(url).netloc)[0]) from error
+    return response.status_code
+
+
+def json_payload(response: requests.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        content_type = response.headers.get("Content-Type", "no content type")
+        raise AuthError(STEP_API, f"{urlsplit(response.url).netloc} answered HTTP {response.status_code} "
+                        f"({content_type}) with something that is not usable JSON — check GITHUB_API_URL (a proxy "
+                        "may be in the way)") from None
+
+
+def local_time(epoch_seconds: str | None) -> str:
+    try:
+        return datetime.fromtimestamp(int(epoch_seconds or "")).strftime("%H:%M:%S")
+    except (ValueError, OverflowError, OSError):
+        return "a time GitHub did not say"
+
+
+def seconds_to_wait(response: requests.Response) -> int | None:
+    try:
+        return max(int(response.headers.get("Retry-After", "")), 0)
+    except ValueError:
+        return None
+
+
+def describe_failure(response: requests.Response, bad_token_fix: str = "run login again") -> AuthError:
+    """Turn a failed API answer into one line that says what to do."""
+    status = response.status_code
+    try:
+        message = safe_text(response.json().get("message"), 160)
+    except (ValueError, AttributeError):
+        message = ""
+    path = urlsplit(response.url).path
+    wait = seconds_to_wait(response)
+    if status == 401:
+        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
+                         f"{bad_token_fix}")
+    if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
+        limit = response.headers.get("X-RateLimit-Limit", "?")
+        reset = local_time(response.headers.get("X-RateLimit-Reset"))
+        return AuthError(STEP_API, f"the API rate limit ({limit} requests an hour) is used up — it resets at "
+                         f"{reset} local time; wait until then")
+    if status in (403, 429) and wait is not None:
+        return AuthError(STEP_API, f"GitHub asks to slow down (secondary rate limit) — try again in {wait} s, "
+                         f"at {local_time(str(int(time.time()) + wait))}")
+    if status == 403:
+        needed = response.headers.get("X-Accepted-OAuth-Scopes") or "a scope the token lacks"
+        return AuthError(STEP_API, f"GitHub says {message or 'Forbidden'} for {path} — this needs {needed}; "
+                         "log in again asking for it")
+    if status == 404:
+        return AuthError(STEP_API, f"GitHub says Not Found for {path} — it does not exist, or the token cannot "
+                         "see it (GitHub answers 404 for private things a token may not read): check the scopes")
+    if status >= 500:
+        return AuthError(STEP_API, f"GitHub answered HTTP {status} for {path}, even after retrying — GitHub or a "
+                         "proxy is having trouble; try again later (https://www.githubstatus.com)")
+    return AuthError(STEP_API, f"GitHub answered HTTP {status} for {path}: {message or 'no message'}")

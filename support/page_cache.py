@@ -1,0 +1,90 @@
+"""Each API page's ETag, Link header and body, so that asking again costs no rate limit.
+
+GitHub answers `If-None-Match: <etag>` with 304 Not Modified when nothing changed, and a 304 to
+an authorized request does not count against the rate limit ("Use conditional requests if
+appropriate", https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
+One private folder per host and account (0700, files 0600) under the config folder; it holds
+only what the API answered, never a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit
+
+from support.api_http import Page, links_of
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger("dev_github_tool")
+
+CACHE_FOLDER_NAME = "cache"  # beside the token file
+
+
+class CachedPage(NamedTuple):
+    etag: str
+    link: str  # the page's Link header: a 304 need not repeat it
+    body: str
+
+    def as_page(self, url: str) -> Page:
+        """The page kept from last time, for a 304 Not Modified answer to `url`."""
+        log.debug("%s: 304 Not Modified, the cached page was used (no rate limit spent)", urlsplit(url).path)
+        return Page(json.loads(self.body), links_of(self.link))
+
+
+class PageCache:
+    """A private folder of pages, each kept under the full URL (query included) it was fetched from."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def for_login(cls, config_folder: Path, host: str, account: str) -> PageCache:
+        return cls(config_folder / CACHE_FOLDER_NAME / file_name_for(host) / file_name_for(account))
+
+    @staticmethod
+    def forget_host(config_folder: Path, host: str) -> None:
+        shutil.rmtree(config_folder / CACHE_FOLDER_NAME / file_name_for(host), ignore_errors=True)
+
+    def _file(self, url: str) -> Path:
+        return self.folder / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
+
+    def get(self, url: str) -> CachedPage | None:
+        try:
+            entry = json.loads(self._file(url).read_text(encoding="utf-8"))
+            return CachedPage(entry["etag"], entry["link"], entry["body"]) if entry.get("url") == url else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no entry, or a damaged one: ask without If-None-Match
+
+    def keep(self, response: requests.Response) -> None:
+        """Keep a page that has an ETag, under the URL it was asked for (query included)."""
+        if response.headers.get("ETag") and response.request.url:
+            self.put(response.request.url, CachedPage(response.headers["ETag"], response.headers.get("Link", ""),
+                                                      response.text))
+
+    def put(self, url: str, page: CachedPage) -> None:
+        """Best effort: a cache that cannot be written only costs a request next time."""
+        temporary = None
+        try:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")  # 0600 from the start
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump({"url": url, **page._asdict()}, file)
+            os.replace(temporary, self._file(url))
+        except OSError:
+            log.debug("the page cache in %s could not be written", self.folder, exc_info=True)
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
+
+
+def file_name_for(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
