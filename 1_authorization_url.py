@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from support.cli import run_step_script
+from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.narration import describe_authorization_request
 from support.settings import OAuthConfig, load_config
 
@@ -100,8 +100,9 @@ def print_authorization_request() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description="Step 1: print a fresh authorization URL and what each part is for.",
-                            epilog="Settings come from the environment and ./.env (see .env.example).").parse_args(argv)
+    parser = argparse.ArgumentParser(description="Step 1: print a fresh authorization URL and what each part is for.",
+                                     epilog=SETTINGS_EPILOG)
+    parse_arguments(parser, argv)
     return run_step_script("1_authorization_url.py", print_authorization_request)
 
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 
 import chapter
 from support import narration
-from support.cli import DEFAULT_TIMEOUT_SECONDS, run_step_script, seconds_above_zero
+from support.cli import DEFAULT_TIMEOUT_SECONDS, parse_arguments, run_step_script, seconds_above_zero
 from support.errors import STEP_CALLBACK, STEP_EXCHANGE, AuthError, safe_text
 from support.loopback import (ALREADY_USED, NOT_OURS, REPEATED, LoopbackServer, Respond, open_browser_in_background,
                               open_in_browser, print_now, signed_in_page)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=seconds_above_zero, default=DEFAULT_TIMEOUT_SECONDS,
                         help=f"seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     parser.add_argument("--no-browser", action="store_true", help="only print the URL")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
         token = sign_in_with_browser(step1.load_config(), timeout=args.timeout,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from support.api_http import (Page, TokenSource, api_session, bad_token_fix, full_url, get_with_retries, json_payload,
                               origin_of, scopes_granted, token_variable_in_use)
-from support.cli import positive_whole_number, repositories_heading, run_step_script
+from support.cli import parse_arguments, positive_whole_number, repositories_heading, run_step_script
 from support.errors import STEP_API, STEP_STORE, AuthError, NotLoggedIn, mask, safe_text
 from support.page_cache import PageCache
 from support.settings import OAuthConfig, check_client_id, load_config
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Step 3: who am I, and my first repositories.")
     parser.add_argument("--limit", type=positive_whole_number, default=10, help="how many repositories (default 10)")
     parser.add_argument("--visibility", choices=("all", "public", "private"), help="which ones (default all)")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     return run_step_script("3_github_request.py", lambda: show_who_and_repositories(args.limit, args.visibility))
 
 

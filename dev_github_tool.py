@@ -18,8 +18,8 @@ import sys
 from collections.abc import Callable, Mapping
 
 import chapter
-from support.cli import (EXIT_FAILURE, EXIT_OK, build_parser, format_repo_table, host_of, print_json, print_status,
-                         run_command, say, settings_source)
+from support.cli import (EXIT_FAILURE, EXIT_OK, build_parser, format_repo_table, host_of, parse_arguments,
+                         print_json, print_status, run_command, say, settings_source)
 from support.errors import STEP_REVOKE, AuthError, NotLoggedIn, mask
 from support.settings import OAuthConfig, check_client_id, load_config, parse_scopes, server_url_for
 from support.token import Token
@@ -264,7 +264,7 @@ def run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     if args.command == "demo" and getattr(args, "hostname", None):
         # Said rather than ignored: the demo always signs in to a stand-in of its own.
         parser.error("demo runs against its own local stand-in; --hostname does not apply to it")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support import narration
-from support.cli import format_duration, run_step_script
+from support.cli import SETTINGS_EPILOG, format_duration, parse_arguments, run_step_script
 from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.loopback import open_browser_in_background, print_now, sleep_in_slices
 from support.settings import OAuthConfig, load_config
@@ -146,8 +146,9 @@ def sign_in_with_device(
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description="Step 2, the other way: sign in with the device flow and save the token.",
-                            epilog="Settings come from the environment and ./.env (see .env.example).").parse_args(argv)
+    parser = argparse.ArgumentParser(description="Step 2, the other way: sign in with the device flow and save the "
+                                     "token.", epilog=SETTINGS_EPILOG)
+    parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
         print(save_new_login(sign_in_with_device(load_config(require_secret=False), say=print_now)))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support.api_http import delete_as_the_app
-from support.cli import describe_token, refresh_outcome, run_step_script
+from support.cli import describe_token, parse_arguments, refresh_outcome, run_step_script
 from support.errors import STEP_REFRESH, STEP_REVOKE, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
 from support.settings import OAuthConfig, load_config
 from support.token import Token
@@ -233,7 +233,7 @@ def show_or_refresh(refresh: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Show (or refresh) the saved token, masked.")
     parser.add_argument("--refresh", action="store_true", help="refresh the token now")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     return run_step_script("token_manager.py", lambda: show_or_refresh(args.refresh))
 
 

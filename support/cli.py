@@ -31,6 +31,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_TIMEOUT_SECONDS = 300
 DEFAULT_LIMIT = 30
 NAME_COLUMN_MIN = 12
+SETTINGS_EPILOG = "Settings come from the environment and ./.env (see .env.example)."
 
 
 # -- how a script ends -------------------------------------------------------------------------
@@ -82,6 +83,18 @@ def run_command(command: str, work: Callable[[], int], debug: bool) -> int:
             print(f"{command} failed: an unexpected {type(error).__name__} — run again with --debug "
                   "to see where, and report it", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """parser.parse_args, with `--help | head` ending as quietly as every other output."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            stop_writing_to_a_closed_pipe()
+        raise
 
 
 def stop_writing_to_a_closed_pipe() -> None:

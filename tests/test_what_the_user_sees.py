@@ -223,3 +223,39 @@ def test_the_complete_tool_keeps_its_own_words(cli, github):
     cli.point_at(github).run("login")
     github.tokens.clear()
     assert "run login again" in cli.run("repos").stderr
+
+
+# -- a closed pipe (`| head`) ends every script quietly ----------------------------------------
+
+def run_into_a_closed_pipe(runner, script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run `script` with its output going to a pipe nobody reads any more: every write fails."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=runner.cwd, env=runner.env,
+                              stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                              timeout=60)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("script, args", [
+    ("1_authorization_url.py", ()),
+    ("2_callback_exchange.py", ("--no-browser",)),
+    ("device_flow.py", ()),
+    ("3_github_request.py", ()),
+    ("token_manager.py", ()),
+    (TOOL, ("status",)),
+    (TOOL, ("repos",)),
+    (TOOL, ("--help",)),
+    ("1_authorization_url.py", ("--help",)),
+    ("3_github_request.py", ("--help",)),
+])
+def test_every_script_stops_quietly_when_its_reader_has_gone(runner, github, script, args):
+    runner.point_at(github)
+    assert runner.run(TOOL, "login").returncode == 0
+    result = run_into_a_closed_pipe(runner, script, *args)
+    assert "Traceback" not in result.stderr
+    assert "Broken" not in result.stderr, result.stderr
