@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from support.api_http import (Page, TokenSource, api_session, bad_token_fix, full_url, get_with_retries, json_payload,
                               origin_of, scopes_granted, token_variable_in_use)
-from support.cli import parse_arguments, positive_whole_number, repositories_heading, run_step_script
+from support.cli import parse_arguments, positive_whole_number, run_step_script
 from support.errors import STEP_API, STEP_STORE, AuthError, NotLoggedIn, mask, safe_text
+from support.output import repositories_heading
 from support.page_cache import PageCache
 from support.settings import OAuthConfig, check_client_id, load_config
 from support.token import Token

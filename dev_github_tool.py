@@ -13,17 +13,20 @@ is token_manager.py's revocation. Each command loads only the files it uses (cha
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Callable, Mapping
 
 import chapter
-from support.cli import (EXIT_FAILURE, EXIT_OK, build_parser, format_repo_table, host_of, parse_arguments,
-                         print_json, print_status, run_command, say, settings_source)
+from support.cli import EXIT_FAILURE, EXIT_OK, build_parser, parse_arguments, run_command, say
 from support.errors import STEP_REVOKE, AuthError, NotLoggedIn, mask
-from support.settings import OAuthConfig, check_client_id, load_config, parse_scopes, server_url_for
-from support.token import Token
-from support.token_store import TokenStore
+
+TYPE_CHECKING = False  # type checkers read it as True; importing typing would slow --help by 5 ms
+if TYPE_CHECKING:
+    from support.settings import OAuthConfig
+    from support.token import Token
+    from support.token_store import TokenStore
+# The settings, the token store and the output helpers are imported by the commands that use
+# them: `--help` and a usage error answer before any of that (or the HTTP library) is loaded.
 
 REPO_JSON_FIELDS = ("full_name", "private", "html_url", "description", "stargazers_count", "updated_at")
 OFFLINE_ACCESS = "offline_access"  # GitHub's scope for an expiring token with a refresh token
@@ -43,6 +46,8 @@ class Context:
 
     @property
     def host(self) -> str:
+        from support.settings import host_of
+
         return host_of(self.config.server_url)
 
     def manager(self):
@@ -62,6 +67,9 @@ class Context:
 
 
 def context_from_environment(args, require_secret: bool = True, require_client_id: bool = True) -> Context:
+    from support.settings import load_config, server_url_for
+    from support.token_store import TokenStore
+
     hostname = getattr(args, "hostname", None)
     config = load_config(require_secret=require_secret, require_client_id=require_client_id,
                          server_url=server_url_for(hostname) if hostname else None)
@@ -77,6 +85,9 @@ def context_from_environment(args, require_secret: bool = True, require_client_i
 
 def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool,
              short_lived: bool = False, device: bool = False) -> int:
+    from support.output import settings_source
+    from support.settings import parse_scopes
+
     scopes = parse_scopes(scope, "--scope") if scope else None
     if short_lived:
         # GitHub's offline_access: an 8-hour token and a rotating refresh token, even from an app that
@@ -173,6 +184,9 @@ def say_if_a_variable_overrides_the_login(ctx: Context) -> None:
 
 
 def do_status(ctx: Context, as_json: bool) -> int:
+    from support.output import print_json, print_status
+    from support.settings import host_of
+
     try:
         client, source = ctx.client_and_source()
         try:
@@ -204,6 +218,8 @@ def other_logins(ctx: Context) -> list[Token]:
 
 
 def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str | None, as_json: bool) -> int:
+    from support.output import format_repo_table, print_json, terminal_width
+
     client, _ = ctx.client_and_source()
     try:
         repos = list(client.list_repositories(limit=limit, visibility=visibility, sort=sort))
@@ -214,7 +230,7 @@ def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str 
     elif not repos:
         print("No repositories.")
     else:
-        print("\n".join(format_repo_table(repos, shutil.get_terminal_size().columns)))
+        print("\n".join(format_repo_table(repos, terminal_width())))
     if client.more_repositories:
         print(f"Showing the first {limit} {'repository' if limit == 1 else 'repositories'}; "
               "use --limit N, or --limit all.", file=sys.stderr)
@@ -249,6 +265,8 @@ def run(args) -> int:
         # The device flow needs no client secret (RFC 8628, and GitHub's docs).
         return do_login(context_from_environment(args, require_secret=not args.device), args.scope, args.timeout,
                         args.force, args.explain, short_lived=args.short_lived, device=args.device)
+    from support.settings import check_client_id
+
     # Reading and revoking need no client secret unless a refresh or revocation happens, and
     # GH_TOKEN alone is enough to read the API, as with gh: no OAuth app is involved then.
     ctx = context_from_environment(args, require_secret=False, require_client_id=False)

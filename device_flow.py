@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support import narration
-from support.cli import SETTINGS_EPILOG, format_duration, parse_arguments, run_step_script
+from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.loopback import open_browser_in_background, print_now, sleep_in_slices
+from support.output import format_duration
 from support.settings import OAuthConfig, load_config
 from support.token import Token
 from support.token_endpoint import TokenEndpointError, post_form, post_to_token_endpoint, server_name, token_from_fields

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support.api_http import delete_as_the_app
-from support.cli import describe_token, parse_arguments, refresh_outcome, run_step_script
+from support.cli import parse_arguments, run_step_script
 from support.errors import STEP_REFRESH, STEP_REVOKE, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
+from support.output import describe_token, refresh_outcome
 from support.settings import OAuthConfig, load_config
 from support.token import Token
 from support.token_endpoint import TokenEndpointError, post_to_token_endpoint, server_name, token_from_fields

@@ -38,10 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from local_github import LocalGitHub, Settings  # noqa: E402
-from token_manager import Token, TokenStore  # noqa: E402
+from support.token import Token  # noqa: E402
+from support.token_store import TokenStore  # noqa: E402
 
 REPOSITORIES = 250
-TARGETS = {"repos": 1.10, "status": 1.10, "help": 1.25}
+TARGETS = {"repos": 1.15, "status": 1.15, "help": 1.25}
 BARE_REQUESTS = """
 import sys, requests
 api, token = sys.argv[1], sys.argv[2]

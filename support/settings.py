@@ -160,6 +160,11 @@ def parse_endpoint_url(variable: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def host_of(url: str) -> str:
+    """The host (and port) of a server URL, as messages and `--hostname` name it."""
+    return urlsplit(url).netloc or url
+
+
 def find_env_file() -> Path | None:
     """The `.env` in the current folder, if there is one. Only there: python-dotenv's own search
     walks up the parent folders, where a `.env` may belong to another app, with another client

@@ -14,7 +14,7 @@ import requests
 import responses
 
 import support.api_http
-import support.cli
+import support.output
 from support.errors import AuthError, RefreshRejected, safe_text
 import support.loopback
 from support.token import Token
@@ -166,7 +166,7 @@ def test_an_api_error_message_is_made_safe_for_the_terminal(step3):
 
 
 def test_repository_names_are_made_safe_for_the_terminal(tool):
-    rows = support.cli.format_repo_table([{"full_name": "octocat/\x1b]0;pwned\x07name\r\nfake", "private": False}], 80)
+    rows = support.output.format_repo_table([{"full_name": "octocat/\x1b]0;pwned\x07name\r\nfake", "private": False}], 80)
     assert not any(char in "\n".join(rows) for char in "\x1b\x07\r")
 
 

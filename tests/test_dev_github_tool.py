@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from local_github import LocalGitHub, Settings
-import support.cli
+import support.output
 from tests.conftest import ROOT
 from tests.helpers import (TOOL, callback_port, one_clean_line, port_is_free, read_saved, read_until,
                            refuse_writes, write_saved)
@@ -264,7 +264,7 @@ def test_repos_refreshes_an_expiring_token(cli, expiring_github, token_path):
 def test_the_table_fits_the_terminal(tool):
     repos = [{"full_name": "octocat/" + "very-long-name-" * 8, "private": True, "stargazers_count": 12345,
               "updated_at": "2026-11-01T10:00:00Z"}]
-    lines = support.cli.format_repo_table(repos, width=60)
+    lines = support.output.format_repo_table(repos, width=60)
     assert all(len(line) <= 60 for line in lines)
     assert lines[1].startswith("octocat/very-long") and "…" in lines[1]
 

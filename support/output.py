@@ -1,0 +1,132 @@
+"""What the commands print: status lines, the repository table, JSON, token descriptions.
+
+Nothing here is OAuth; it is the shape of the output, kept apart so that the chapter's files show
+what they print in one call. Server text goes through `safe_text`; tokens through `mask`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from support.errors import mask, safe_text
+from support.settings import host_of
+from support.token import Token
+
+if TYPE_CHECKING:
+    from support.api_http import TokenSource
+
+NAME_COLUMN_MIN = 12
+
+
+def print_json(value: object) -> None:
+    """Indented for a person at a terminal, one compact line for a pipe (as gh does): a program
+    needs no indentation, and Python's encoder is much slower when it indents."""
+    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None))
+
+
+def print_status(host: str, login: str, source: TokenSource, scopes: tuple[str, ...], env_file: str | None,
+                 others: list[Token], as_json: bool) -> None:
+    """`status`: who the token belongs to, its scopes and expiry, and the other hosts' logins."""
+    token = source.token
+    if as_json:
+        expires_at = None if token.expires_at is None else \
+            datetime.fromtimestamp(token.expires_at, timezone.utc).isoformat(timespec="seconds")
+        print_json({
+            "logged_in": True, "host": host, "user": login, "scopes": list(scopes),
+            "token": mask(token.access_token), "expires_at": expires_at,
+            "refreshable": token.can_refresh(), "source": source.description, "settings": env_file,
+            "other_hosts": [{"host": host_of(other.issuer), "user": other.account} for other in others],
+        })
+        return
+    if token.expires_at is None:
+        expiry = "does not expire"
+    else:
+        expiry = f"expires in {format_duration(max(token.expires_at - time.time(), 0))}"
+        expiry += " (refreshable)" if token.can_refresh() else " (not refreshable: log in again then)"
+    print(f"{host} (active)" if others else host)
+    print(f"  ✓ Logged in as {login} (token from {source.description})")
+    print(f"  - Token: {mask(token.access_token)}, {expiry}")
+    print(f"  - Scopes: {', '.join(scopes) or '(none: public data only)'}")
+    print(f"  - Settings: {settings_source(env_file)}")
+    for other in others:  # from the file alone: no request goes to a host you did not pick
+        print(host_of(other.issuer))
+        print(f"  - Logged in as {other.account or 'an account not yet checked'}, token "
+              f"{mask(other.access_token)}; use it with --hostname {host_of(other.issuer)}")
+
+
+def settings_source(env_file: str | None) -> str:
+    return f"{env_file} and the environment" if env_file else "the environment (no .env in this folder)"
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size().columns
+
+
+def format_repo_table(repos: list[dict], width: int) -> list[str]:
+    rows = [(safe_text(r.get("full_name"), 200), "private" if r.get("private") else "public",
+             str(r.get("stargazers_count", 0)), str(r.get("updated_at") or "")[:10]) for r in repos]
+    header = ("NAME", "VISIBILITY", "STARS", "UPDATED")
+    rest = [max(len(row[i]) for row in [header, *rows]) for i in (1, 2, 3)]
+    name_width = max(NAME_COLUMN_MIN, min(max(len(row[0]) for row in [header, *rows]), width - sum(rest) - 6))
+
+    def line(row: tuple[str, ...]) -> str:
+        name = row[0] if len(row[0]) <= name_width else row[0][: name_width - 1] + "…"
+        return f"{name:<{name_width}}  {row[1]:<{rest[0]}}  {row[2]:>{rest[1]}}  {row[3]}".rstrip()
+
+    return [line(header), *(line(row) for row in rows)]
+
+
+def repositories_heading(count: int, more: bool) -> str:
+    if count == 0:
+        return "You have no repositories this token can see."
+    noun = "repository" if count == 1 else "repositories"
+    return f"Your first {count} {noun} (--limit shows more):" if more else f"Your {noun} ({count}):"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 86400:
+        return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m {seconds % 60}s"
+    return f"{seconds}s"
+
+
+def describe_token(token: Token, path: Path, now: float | None = None) -> list[str]:
+    """Human lines about a token: masked value, scopes, expiry, refreshability, location."""
+    now = time.time() if now is None else now
+    if token.expires_at is None:
+        expiry = "does not expire"
+    elif token.expires_at <= now:
+        expiry = "expired"
+    else:
+        expiry = f"expires in {format_duration(token.expires_at - now)}"
+    refresh = "yes" if token.can_refresh(now) else "no"
+    return [
+        f"token:        {mask(token.access_token)} ({expiry})",
+        f"scopes:       {', '.join(token.scopes) or '(none)'}",
+        f"refreshable:  {refresh}",
+        f"issued by:    {token.issuer}",
+        f"stored in:    {path}",
+    ]
+
+
+def refresh_outcome(before: Token | None, after: Token) -> str:
+    """What `--refresh` did, said truthfully: the manager keeps a still-valid token when it cannot refresh."""
+    if before is None or after.access_token != before.access_token:
+        return "Refreshed: a new access token (and refresh token, if the provider rotates them) was saved."
+    if not before.refresh_token:
+        return ("Not refreshed: this token has no refresh token (it does not expire, or was issued without one; "
+                "the stand-in issues expiring tokens when started with --expiring).")
+    if not after.refresh_token:
+        return ("Not refreshed: the provider refused the refresh token. The access token still works until it "
+                "expires; run login again before then.")
+    return "Not refreshed: the refresh did not go through, and the access token still works; try again later."
