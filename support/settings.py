@@ -126,14 +126,15 @@ def parse_redirect_uri(value: str) -> LoopbackRedirect:
     variable = "GITHUB_REDIRECT_URI"
     parts = urlsplit(value)
     host = parts.hostname or ""
+    # RFC 8252 §7.3 and §8.3: plain http to the loopback IP literal, never "localhost".
     if parts.scheme != "http":
         raise config_error(variable, f"must start with http:// (got {value!r})",
-                           "a loopback callback never leaves this machine, so plain http is safe (RFC 8252 §8.3); "
+                           "a loopback callback never leaves this machine, so plain http is safe; "
                            f"use {DEFAULT_REDIRECT_URI}")
     if host == "localhost":
         raise config_error(variable, "uses localhost",
                            "use 127.0.0.1 instead: 'localhost' can resolve to another interface or be "
-                           "blocked by a firewall, and RFC 8252 §8.3 recommends the loopback IP literal")
+                           "blocked by a firewall, and the loopback address itself cannot")
     if host not in LOOPBACK_HOSTS:
         raise config_error(variable, f"must point at this machine (127.0.0.1 or [::1]), not {host or value!r}",
                            f"a callback elsewhere would hand the code to another computer; use {DEFAULT_REDIRECT_URI}")
@@ -141,7 +142,8 @@ def parse_redirect_uri(value: str) -> LoopbackRedirect:
     if port == 0:
         raise config_error(variable, "has port 0", "leave the port out to get a free one")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise config_error(variable, "must not carry a user, query or fragment (RFC 6749 §3.1.2)",
+        # RFC 6749 §3.1.2: a redirect URI carries no fragment; a user or query has no place in ours.
+        raise config_error(variable, "must not carry a user, query or fragment",
                            f"use a plain address such as {DEFAULT_REDIRECT_URI}")
     return LoopbackRedirect(host=host, port=port, path=parts.path or "/")
 

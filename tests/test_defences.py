@@ -233,3 +233,27 @@ def test_a_rejected_refresh_is_a_refresh_rejected(step1, step3):
         mock.post(config.token_url, json={"error": "bad_refresh_token"})
         with pytest.raises(RefreshRejected):
             token_manager.refresh_github_token(config)(old)
+
+
+# -- tools/check_defences.py stays usable: each defence it removes can still be found ------------
+
+def test_every_defence_check_finds_its_code_and_names_tests_that_exist():
+    import ast
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("check_defences", ROOT / "tools" / "check_defences.py")
+    check_defences = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_defences)
+    for removal in check_defences.REMOVALS:
+        places = check_defences.find_anchor(ROOT, removal.anchor)
+        assert len(places) == 1, f"{removal.defence}: {removal.anchor} is defined {len(places)} times"
+        path, first, last = places[0]
+        inside = "".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[first - 1:last])
+        assert inside.count(removal.present) == 1, f"{removal.defence}: its code is not once in {removal.anchor}"
+        for node_id in removal.tests:
+            file, name = node_id.split("::")
+            tree = ast.parse((ROOT / file).read_text(encoding="utf-8"))
+            assert name.split("[")[0] in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}, \
+                f"{removal.defence}: no test {node_id}"

@@ -1,15 +1,22 @@
 """Remove each defence, one at a time, and check that its tests notice.
 
-Run:  python tests/check_defences.py [--only WORD]
-Not part of the suite (it runs the suite's tests some forty times, about two minutes): run it
-before changing a defence or the README's threat model, so that "each test fails if its
+Run:  python tools/check_defences.py [--only WORD]
+Not part of the suite (it runs the suite's tests some fifty times, about two minutes): run it
+before changing a defence or the threat model in docs/SECURITY.md, so that "each test fails if its
 defence is removed" stays true. Each removal is made in a scratch copy of the repository, never
-in your working tree. It prints a line per defence and exits 1 if any removal went unnoticed.
+in your working tree. It prints a line per defence and exits 1 if any removal went unnoticed, or
+if a defence can no longer be found.
+
+A defence is found by its anchor: the name of the function, method (`Class.method`), class or
+constant that holds it, wherever in the tool's files it lives (the top-level files and support/;
+the stand-in is not the tool). Within that definition, the defending code must occur exactly once.
+Code can move between files without this script noticing; a renamed anchor fails loudly.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import shutil
 import subprocess
 import sys
@@ -18,12 +25,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
+NOT_THE_TOOL = {"local_github.py"}  # the stand-in's launcher; the stand-in's own defences are its tests'
 
 
 class Removal(NamedTuple):
     defence: str
-    file: str
-    present: str  # the code that defends; it must occur exactly once in `file`
+    anchor: str  # the definition that holds the defence: "check_issuer", "CallbackServer.state_matches"
+    present: str  # the code that defends; it must occur exactly once in the anchor's definition
     removed: str  # the same place with the defence gone
     tests: tuple[str, ...]  # the tests that must notice (pytest node ids)
 
@@ -36,163 +44,161 @@ def t(name: str) -> str:
 
 REMOVALS = (
     # -- the callback (step 2) -------------------------------------------------------------------
-    Removal("state compared whole, in constant time", "2_callback_exchange.py",
+    Removal("state compared whole, in constant time", "CallbackServer.state_matches",
             'return hmac.compare_digest(values[0].encode("utf-8", "replace"), self._expected_state)',
             'return self._expected_state.startswith(values[0].encode("utf-8", "replace"))',
             (t("defences::test_state_is_compared_whole_never_as_a_prefix"),)),
-    Removal("a repeated parameter refused", "2_callback_exchange.py",
+    Removal("a repeated parameter refused", "CallbackServer.handle_callback",
             "if any(len(values) > 1 for values in params.values()):", "if False:",
             (t("defences::test_a_repeated_parameter_is_refused_even_with_the_right_state"),)),
-    Removal("one genuine callback claims the sign-in (no replay)", "2_callback_exchange.py",
+    Removal("one genuine callback claims the sign-in (no replay)", "LoopbackServer.claim",
             "first = not self._claimed", "first = True",
             (t("attacks_on_the_callback::test_a_replayed_genuine_callback_is_refused"),)),
-    Removal("the issuer check (mix-up, RFC 9207)", "2_callback_exchange.py",
+    Removal("the issuer check (mix-up, RFC 9207)", "check_issuer",
             "if result.issuer is not None and result.issuer != config.issuer:", "if False:",
             (t("step2_callback_exchange::test_a_callback_naming_another_issuer_is_refused_and_its_code_never_sent"),
              t("interop_authlib::test_a_callback_naming_another_issuer_never_reaches_authlibs_token_endpoint"))),
-    Removal("reflected text HTML-escaped", "2_callback_exchange.py",
+    Removal("reflected text HTML-escaped", "CallbackHandler.send_page",
             "message=html.escape(page.message)", "message=page.message",
             (t("step2_callback_exchange::test_reflected_text_is_html_escaped"),)),
-    Removal("CSP default-src 'none'", "2_callback_exchange.py",
+    Removal("CSP default-src 'none'", "PAGE_HEADERS",
             "\"default-src 'none'; style-src", '"default-src *; style-src',
             (t("defences::test_the_callback_page_headers_are_exactly_the_strict_ones"),)),
-    Removal("X-Frame-Options: DENY", "2_callback_exchange.py", '"X-Frame-Options": "DENY",', "",
+    Removal("X-Frame-Options: DENY", "PAGE_HEADERS", '"X-Frame-Options": "DENY",', "",
             (t("step2_callback_exchange::test_reflected_text_is_html_escaped"),)),
-    Removal("X-Content-Type-Options: nosniff", "2_callback_exchange.py",
+    Removal("X-Content-Type-Options: nosniff", "PAGE_HEADERS",
             '"X-Content-Type-Options": "nosniff",', "",
             (t("defences::test_the_callback_page_headers_are_exactly_the_strict_ones"),)),
-    Removal("idle connections dropped after 10 s", "2_callback_exchange.py",
+    Removal("idle connections dropped after 10 s", "CallbackHandler",
             "    timeout = CONNECTION_IDLE_SECONDS\n", "",
             (t("defences::test_an_idle_connection_is_dropped_after_ten_seconds_at_most"),)),
-    Removal("a deep listen backlog", "2_callback_exchange.py", "request_queue_size = 128", "request_queue_size = 5",
+    Removal("a deep listen backlog", "LoopbackServer", "request_queue_size = 128", "request_queue_size = 5",
             (t("defences::test_the_listen_backlog_takes_a_burst_of_connections"),)),
-    Removal("request lines kept out of the log", "2_callback_exchange.py",
+    Removal("request lines kept out of the log", "CallbackHandler.log_request",
             'self.command, urlsplit(getattr(self, "path", "")).path, code)',
             'self.command, getattr(self, "path", ""), code)',
             (t("defences::test_no_request_line_reaches_the_debug_log"),
              t("secrets_never_leak::test_no_log_record_carries_a_secret"))),
-    Removal("http.server's error lines silenced", "2_callback_exchange.py",
+    Removal("http.server's error lines silenced", "CallbackHandler.log_message",
             "        # Error lines quote the whole request line, code included: they must not reach a log.\n"
             "        pass",
             "        super().log_message(format, *args)",
             (t("attacks_on_the_callback::test_a_malformed_request_is_not_logged_with_its_code"),)),
-    Removal("the callback server bound to loopback only", "2_callback_exchange.py",
+    Removal("the callback server bound to loopback only", "LoopbackServer.__init__",
             "super().__init__((redirect.host, redirect.port or 0), CallbackHandler)",
             'super().__init__(("::" if ":" in redirect.host else "0.0.0.0", redirect.port or 0), CallbackHandler)',
             (t("step2_callback_exchange::test_server_listens_on_loopback_only"),)),
-    Removal("the wait wakes often enough to act on Ctrl-C", "2_callback_exchange.py",
-            "self.done.wait(min(remaining, SIGNAL_CHECK_SECONDS))", "self.done.wait(remaining)",
+    Removal("the wait wakes often enough to act on Ctrl-C", "wait_for",
+            "event.wait(min(remaining, SIGNAL_CHECK_SECONDS))", "event.wait(remaining)",
             (t("step2_callback_exchange::test_the_wait_wakes_often_enough_to_act_on_a_ctrl_c_handed_to_another_thread"),)),
-    Removal("the device flow's pause wakes often enough to act on Ctrl-C", "device_flow.py",
+    Removal("the device flow's pause wakes often enough to act on Ctrl-C", "sleep_in_slices",
             "time.sleep(min(left, SIGNAL_CHECK_SECONDS))", "time.sleep(left)",
             (t("device_flow::test_the_pause_between_polls_wakes_often_enough_to_act_on_ctrl_c"),)),
-    Removal("the browser opened in its own thread", "2_callback_exchange.py",
+    Removal("the browser opened in its own thread", "open_browser_in_background",
             'threading.Thread(target=launch, name="browser", daemon=True).start()', "launch()",
             (t("dev_github_tool::test_a_browser_that_stays_open_does_not_hold_up_the_login"),
              t("dev_github_tool::test_a_browser_that_never_returns_cannot_stall_the_timeout"))),
     # -- configuration and step 1 ----------------------------------------------------------------
-    Removal("a redirect only to this machine", "oauth_config.py",
+    Removal("a redirect only to this machine", "parse_redirect_uri",
             "if host not in LOOPBACK_HOSTS:", 'if host not in LOOPBACK_HOSTS + ("0.0.0.0", "::", "10.0.0.1"):',
             (t("defences::test_a_redirect_that_listens_beyond_this_machine_is_refused"),)),
-    Removal("256 random bits of state", "1_authorization_url.py",
+    Removal("256 random bits of state", "generate_state",
             "return secrets.token_urlsafe(STATE_BYTES)", "return (secrets.token_urlsafe(2) * 15)[:43]",
             (t("defences::test_state_and_verifier_draw_32_bytes_from_the_operating_system"),)),
-    Removal("256 random bits of PKCE verifier", "1_authorization_url.py",
+    Removal("256 random bits of PKCE verifier", "generate_code_verifier",
             "return secrets.token_urlsafe(CODE_VERIFIER_BYTES)", "return (secrets.token_urlsafe(2) * 15)[:43]",
             (t("defences::test_state_and_verifier_draw_32_bytes_from_the_operating_system"),)),
     # -- the token endpoint ----------------------------------------------------------------------
-    Removal("the PKCE verifier sent at the exchange", "2_callback_exchange.py",
+    Removal("the PKCE verifier sent at the exchange", "exchange_code_for_token",
             '"code_verifier": request.code_verifier,', "",
             (t("step2_callback_exchange::test_exchange_sends_verifier_and_redirect_uri_and_asks_for_json"),
              t("defences::test_the_tool_sends_the_verifier_whose_hash_went_into_the_url"))),
-    Removal("grant_type sent at the exchange (RFC 6749 §4.1.3)", "2_callback_exchange.py",
+    Removal("grant_type sent at the exchange (RFC 6749 §4.1.3)", "exchange_code_for_token",
             '"grant_type": "authorization_code",', "",
             (t("interop_servers::test_login_status_repos_logout"),)),
-    Removal("no redirect followed at the token endpoint", "token_endpoint.py",
+    Removal("no redirect followed at the token endpoint", "post_form",
             "allow_redirects=False,", "allow_redirects=True,",
             (t("step2_callback_exchange::test_a_redirect_from_the_token_endpoint_is_not_followed"),)),
     # -- step 3: the API, refresh and revocation ---------------------------------------------------
-    Removal("the token sent to its own API origin only", "3_github_request.py",
+    Removal("the token sent to its own API origin only", "BearerAuth.__call__",
             'if origin_of(request.url or "") == self._origin:', "if True:",
             (t("step3_github_request::test_a_next_link_to_another_host_gets_no_token"),)),
-    Removal("the saved token bound to its host", "3_github_request.py",
+    Removal("the saved token bound to its host", "load_token",
             "if (saved.issuer, saved.resource) != (config.server_url, config.api_url):", "if False:",
             (t("secrets_never_leak::test_the_token_never_reaches_another_api_host"),)),
-    Removal("the refresh token sent to its issuer only", "3_github_request.py",
+    Removal("the refresh token sent to its issuer only", "refresh_github_token",
             "if old.issuer != config.server_url:", "if False:",
             (t("defences::test_a_refresh_token_is_never_sent_to_another_server"),)),
-    Removal("revocation follows no redirect", "3_github_request.py",
+    Removal("revocation follows no redirect", "delete_as_the_app",
             "timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)", "timeout=HTTP_TIMEOUT_SECONDS)",
             (t("defences::test_revocation_does_not_follow_a_redirect"),)),
-    Removal("revocation counts only 204/404/422 as done", "3_github_request.py",
-            "if response.status_code not in (204, 404, 422):", "if False:",
+    Removal("revocation counts only 204/404/422 as done", "revoke_github_token",
+            "if status not in (204, 404, 422):", "if False:",
             (t("defences::test_revocation_counts_only_204_404_and_422_as_done"),)),
-    Removal("revocation has a timeout", "3_github_request.py",
-            "headers=api_headers(), timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)",
-            "headers=api_headers(), allow_redirects=False)",
+    Removal("revocation has a timeout", "delete_as_the_app",
+            "timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)", "allow_redirects=False)",
             (t("defences::test_revocation_has_a_timeout"),)),
-    Removal("the rate limit's reset time told", "3_github_request.py",
+    Removal("the rate limit's reset time told", "describe_failure",
             'reset = local_time(response.headers.get("X-RateLimit-Reset"))', 'reset = "a time GitHub did not say"',
             (t("defences::test_the_rate_limit_message_says_the_reset_time"),)),
-    Removal("GH_TOKEN before GITHUB_TOKEN (gh's order)", "3_github_request.py",
+    Removal("GH_TOKEN before GITHUB_TOKEN (gh's order)", "TOKEN_VARIABLES",
             'TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")', 'TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")',
             (t("defences::test_gh_token_wins_over_github_token"),)),
-    Removal("API error text made safe", "3_github_request.py",
+    Removal("API error text made safe", "describe_failure",
             'message = safe_text(response.json().get("message"), 160)',
             'message = str(response.json().get("message"))',
             (t("defences::test_an_api_error_message_is_made_safe_for_the_terminal"),)),
-    Removal("TLS verification left on", "3_github_request.py",
-            "        self.session = requests.Session()\n",
-            "        self.session = requests.Session()\n        self.session.verify = False\n",
+    Removal("TLS verification left on", "api_session",
+            "    session = requests.Session()\n", "    session = requests.Session()\n    session.verify = False\n",
             (t("defences::test_tls_verification_is_never_turned_off"),)),
-    Removal("repository names made safe", "dev_github_tool.py",
-            'tm.safe_text(r.get("full_name"), 200)', 'str(r.get("full_name"))',
+    Removal("repository names made safe", "format_repo_table",
+            'safe_text(r.get("full_name"), 200)', 'str(r.get("full_name"))',
             (t("defences::test_repository_names_are_made_safe_for_the_terminal"),)),
-    # -- token_manager.py ------------------------------------------------------------------------
-    Removal("no line break or control character through safe_text", "token_manager.py",
+    # -- the token's lifecycle and store ------------------------------------------------------------------------
+    Removal("no line break or control character through safe_text", "safe_text",
             'char if char.isprintable() else " "', 'char if char.isprintable() or char in "\\r\\n" else " "',
             (t("defences::test_safe_text_lets_no_line_break_or_control_character_through"),)),
-    Removal("a refresh margin before expiry", "token_manager.py",
+    Removal("a refresh margin before expiry", "REFRESH_MARGIN_SECONDS",
             "REFRESH_MARGIN_SECONDS = 60", "REFRESH_MARGIN_SECONDS = 0",
             (t("defences::test_the_default_margin_refreshes_a_token_a_little_before_it_expires"),)),
-    Removal("finite, positive lifetimes only", "token_manager.py",
+    Removal("finite, positive lifetimes only", "_seconds_or_none",
             "if not math.isfinite(seconds) or seconds < 0:", "if False:",
             (t("defences::test_a_lifetime_that_is_not_a_finite_positive_number_is_refused"),)),
-    Removal("a fresh read under the lock (one refresh for eight processes)", "token_manager.py",
+    Removal("a fresh read under the lock (one refresh for eight processes)", "TokenManager.refresh",
             "            if only_if_expiring and not token.expires_within(self.margin, self.clock()):\n"
             "                return token\n", "",
             (t("token_manager::test_eight_processes_refresh_once"),)),
-    Removal("the Windows lock waits past LK_LOCK's ten tries", "token_manager.py",
+    Removal("the Windows lock waits past LK_LOCK's ten tries", "_exclusive_lock",
             "                    if error.errno != errno.EDEADLOCK:\n                        raise\n",
             "                    raise\n",
             (t("token_manager::test_the_windows_lock_waits_past_lk_locks_ten_tries_and_unlocks_before_closing"),)),
-    Removal("a dead refresh token never sent again", "token_manager.py",
+    Removal("a dead refresh token never sent again", "TokenManager._refresh_locked",
             "kept = token._replace(refresh_token=None, refresh_token_expires_at=None)", "kept = token",
             (t("token_manager::test_a_rejected_refresh_keeps_a_still_valid_token_but_never_resends_the_dead_refresh_token"),)),
-    Removal("a write probe before a refresh token is spent", "token_manager.py",
+    Removal("a write probe before a refresh token is spent", "TokenManager._refresh_locked",
             "            self.store.check_writable()\n        except AuthError:", "            pass\n        except AuthError:",
             (t("dev_github_tool::test_a_refresh_token_is_not_spent_when_the_new_pair_cannot_be_saved"),)),
-    Removal("a write probe before the browser opens", "dev_github_tool.py",
+    Removal("a write probe before the browser opens", "do_login",
             "    ctx.store.check_writable()\n", "",
             (t("dev_github_tool::test_login_checks_the_folder_before_the_browser_and_advises_for_the_cause"),)),
-    Removal("one login per issuer, never another host's", "token_manager.py",
+    Removal("one login per issuer, never another host's", "TokenStore.load",
             "            return entries.get(self.issuer)\n", "            return next(iter(entries.values()), None)\n",
             (t("hosts::test_a_token_from_one_host_never_reaches_the_other"),
              t("hosts::test_status_on_a_server_without_a_login_names_those_with_one"))),
-    Removal("token variables per host (GH_TOKEN for github.com only)", "3_github_request.py",
+    Removal("token variables per host (GH_TOKEN for github.com only)", "token_variable_in_use",
             "variables = TOKEN_VARIABLES if server_url == GITHUB_COM else ENTERPRISE_TOKEN_VARIABLES",
             "variables = TOKEN_VARIABLES + ENTERPRISE_TOKEN_VARIABLES",
             (t("dev_github_tool::test_github_com_variables_are_not_used_for_another_host_nor_the_other_way"),)),
-    Removal("slow_down honoured (device flow)", "device_flow.py",
+    Removal("slow_down honoured (device flow)", "poll_for_token",
             "interval = seconds(error.fields.get(\"interval\"), interval + SLOW_DOWN_SECONDS)", "interval = interval",
             (t("device_flow::test_slow_down_uses_the_new_interval_for_every_later_poll"),)),
-    Removal("device polls carry no client secret", "device_flow.py",
+    Removal("device polls carry no client secret", "poll_for_token",
             "STEP_DEVICE, with_secret=False)", "STEP_DEVICE)",
             (t("device_flow::test_polls_carry_the_device_grant_and_no_client_secret"),)),
-    Removal("symbolic links refused at the token path", "token_manager.py",
+    Removal("symbolic links refused at the token path", "TokenStore._read_text",
             "if stat.S_ISLNK(info.st_mode):", "if False:",
             (t("token_manager::test_a_symlink_at_the_token_path_is_refused"),)),
-    Removal("the token file private from creation (mkstemp)", "token_manager.py",
+    Removal("the token file private from creation (mkstemp)", "TokenStore._write",
             'fd, temporary = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.path.parent)',
             'temporary = str(self.path.parent / ".token-plain.tmp")\n'
             "            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)",
@@ -204,22 +210,60 @@ def scratch_copy(target: Path) -> None:
     shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".git", "__pycache__", "venv", ".venv", ".env"))
 
 
+def tool_files(root: Path) -> list[Path]:
+    return [path for path in sorted(root.glob("*.py")) if path.name not in NOT_THE_TOOL] + \
+        sorted((root / "support").glob("*.py"))
+
+
+def definitions(tree: ast.Module) -> dict[str, ast.AST]:
+    """Every top-level function, class, constant and method of a module, by its (dotted) name."""
+    found: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] = node
+            if isinstance(node, ast.ClassDef):
+                for member in node.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        found[f"{node.name}.{member.name}"] = member
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node
+    return found
+
+
+def find_anchor(root: Path, anchor: str) -> list[tuple[Path, int, int]]:
+    """Where `anchor` is defined in the tool's files: (file, first line, last line), one per definition."""
+    places = []
+    for path in tool_files(root):
+        node = definitions(ast.parse(path.read_text(encoding="utf-8"))).get(anchor)
+        if node is not None:
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            places.append((path, first, node.end_lineno or node.lineno))
+    return places
+
+
 def check(removal: Removal, workdir: Path) -> str:
     """'caught', 'SURVIVED', or why it could not be tried."""
-    path = workdir / removal.file
+    places = find_anchor(workdir, removal.anchor)
+    if len(places) != 1:
+        where = ", ".join(f"{path.name}:{first}" for path, first, _ in places) or "nowhere"
+        return f"NOT FOUND: {removal.anchor} is defined {len(places)} times ({where}); update this script"
+    path, first, last = places[0]
     original = path.read_text(encoding="utf-8")
-    if original.count(removal.present) != 1:
-        return f"NOT FOUND: the defence's code is not (once) in {removal.file}; update this script"
-    without = original.replace(removal.present, removal.removed)
+    lines = original.splitlines(keepends=True)
+    before, inside, after = "".join(lines[:first - 1]), "".join(lines[first - 1:last]), "".join(lines[last:])
+    if inside.count(removal.present) != 1:
+        return f"NOT FOUND: the defence's code is not (once) in {removal.anchor} ({path.name}); update this script"
+    without = before + inside.replace(removal.present, removal.removed) + after
     try:  # a removal that breaks the file would be "caught" by every test: refuse it instead
-        compile(without, removal.file, "exec")
+        compile(without, path.name, "exec")
     except SyntaxError as error:
-        return f"BROKEN: removing it leaves {removal.file} unable to compile ({error.msg}); fix this script"
+        return f"BROKEN: removing it leaves {path.name} unable to compile ({error.msg}); fix this script"
     path.write_text(without, encoding="utf-8")
     try:
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                                 "-p", "no:randomly", *removal.tests], cwd=workdir, capture_output=True, text=True,
-                                timeout=600)
+                                 *removal.tests], cwd=workdir, capture_output=True, text=True, timeout=600)
     finally:
         path.write_text(original, encoding="utf-8")
     if result.returncode == 1:
@@ -239,7 +283,7 @@ def main() -> int:
         scratch_copy(workdir)
         outcomes = [(removal, check(removal, workdir)) for removal in chosen]
     for removal, outcome in outcomes:
-        print(f"{outcome:<9} {removal.defence}  ({removal.file})")
+        print(f"{outcome:<9} {removal.defence}  ({removal.anchor})")
     unnoticed = [removal for removal, outcome in outcomes if outcome != "caught"]
     print(f"{len(outcomes) - len(unnoticed)} of {len(outcomes)} removals were caught by their tests.")
     return 1 if unnoticed else 0
