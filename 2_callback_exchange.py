@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-import chapter
+from chapter import step1  # 1_authorization_url.py, loaded by name in chapter.py
 from support import narration
 from support.cli import DEFAULT_TIMEOUT_SECONDS, parse_arguments, run_step_script, seconds_above_zero
 from support.errors import STEP_CALLBACK, STEP_EXCHANGE, AuthError, safe_text
@@ -28,7 +28,6 @@ from support.token import Token
 from support.token_endpoint import CALLBACK_ERROR_FIXES, post_to_token_endpoint, server_name, token_from_fields
 from support.token_store import save_new_login
 
-step1 = chapter.step1
 
 @dataclass(frozen=True)
 class CallbackResult:

@@ -55,6 +55,8 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            if node.module == "chapter":  # `from chapter import step1` loads 1_authorization_url.py
+                found.update(loader[alias.name] for alias in node.names if alias.name in loader)
         elif isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "chapter" and node.attr in loader:
             found.add(loader[node.attr])
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module" and node.args \
@@ -106,8 +108,11 @@ def test_only_the_loader_imports_numbered_files_by_name():
 def imports_through_the_loader(path: Path) -> set[str]:
     loader = chapter_loader_names()
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {loader[node.attr] for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-            and getattr(node.value, "id", "") == "chapter" and node.attr in loader}
+    attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                  and getattr(node.value, "id", "") == "chapter"}
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and node.module == "chapter" for alias in node.names}
+    return {loader[name] for name in attributes | imported if name in loader}
 
 
 def test_the_stand_in_imports_nothing_of_the_tool():
