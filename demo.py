@@ -16,7 +16,7 @@ from pathlib import Path
 from dev_github_tool import DEFAULT_TIMEOUT_SECONDS, EXIT_OK, Context, do_login, do_logout, do_repos, do_status, step
 
 def run_demo(interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS, device: bool = False) -> int:
-    local = step("local_github")
+    local = step("stand_in")
     tm = step("token_manager")
     # Played by the demo, the device flow needs no pause between polls; typed by you, GitHub's 5 s.
     settings = local.Settings(approval="ask" if interactive else "auto", expiring=True,

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from local_github import LocalGitHub, Settings  # noqa: E402
+from stand_in import LocalGitHub, Settings  # noqa: E402
 from token_manager import Token, TokenStore  # noqa: E402
 
 REPOSITORIES = 250

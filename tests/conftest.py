@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from local_github import LocalGitHub, Settings  # noqa: E402
+import stand_in  # noqa: E402
+from tests.helpers.marked_stand_in import LocalGitHub, Settings  # noqa: E402
 from tests.helpers import STATE  # noqa: E402
 from token_manager import Token  # noqa: E402
 
@@ -94,6 +95,13 @@ def config_for(step1):
         return step1.load_config(env={**server.environment(), **overrides})
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def marked_demo(monkeypatch):
+    """The demo's own stand-in carries the test marker too: demo.py builds it from stand_in.Settings,
+    which gives a reader plain secrets. (In a process of its own: tests/helpers/marked_tool.py.)"""
+    monkeypatch.setattr(stand_in, "Settings", Settings)
 
 
 @pytest.fixture(autouse=True)
@@ -190,7 +198,7 @@ class InProcessTool:
         return self
 
     def play_the_browser(self, url: str) -> bool:
-        from local_github import play_browser
+        from stand_in import play_browser
 
         done = threading.Event()
         self.browsers.append(done)

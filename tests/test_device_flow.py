@@ -12,7 +12,7 @@ import time
 import pytest
 import responses
 
-from local_github import LocalGitHub, Settings
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.helpers import TOOL, one_clean_line, read_saved, read_until, write_saved
 from token_manager import AuthError
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import oauth_config
-from local_github import LocalGitHub, Settings
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.helpers import one_clean_line
 from token_manager import Token, TokenStore
 

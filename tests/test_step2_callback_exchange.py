@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from local_github import LocalGitHub, Settings, play_browser
+from tests.helpers.marked_stand_in import LocalGitHub, Settings, play_browser
 from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free, read_saved, sign_in
 from token_manager import AuthError
 

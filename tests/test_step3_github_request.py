@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from local_github import LocalGitHub, Settings
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.helpers import APP_SETTINGS
 from token_manager import AuthError, Token, TokenManager, TokenStore
 

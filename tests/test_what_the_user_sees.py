@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from local_github import LocalGitHub, Settings
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.conftest import ROOT
 from tests.helpers import TOOL, fetch, one_clean_line
 from token_manager import default_token_path

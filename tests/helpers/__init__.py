@@ -9,6 +9,8 @@ import threading
 from urllib.parse import urlencode, urlsplit
 
 TOOL = "dev_github_tool.py"
+# The same tool, with the demo's stand-in carrying the test marker (for a process of its own).
+MARKED_TOOL = "tests/helpers/marked_tool.py"
 # The state a `waiting_server` (tests/conftest.py) waits for.
 STATE = "S" * 20 + "genuine-state-for-the-fuzz-test"
 # An OAuth app's settings for tests that never reach a server: obviously fake values.
