@@ -132,7 +132,7 @@ def test_help_version_and_usage_errors_do_not_import_requests(argv):
     assert result.stderr.strip().splitlines()[-1] == "False False"
 
 
-# Nothing `status` and `repos` use may pull these in: they are login's (issue "Fast where a user feels it").
+# Nothing `status` and `repos` use may pull these in: they are login's, and a user feels each start.
 LOGIN_ONLY_MODULES = ("1_authorization_url", "2_callback_exchange", "http.server", "socketserver", "webbrowser",
                       "html", "secrets", "local_github", "stand_in")
 

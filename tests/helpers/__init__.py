@@ -18,7 +18,7 @@ APP_SETTINGS = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "no
 
 
 def one_clean_line(result) -> bool:
-    """A failed run as the brief wants it: exit 1, one line on stderr, no traceback."""
+    """A failed run: exit 1, one line on stderr, no traceback."""
     return result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
