@@ -7,7 +7,7 @@ Each command is timed against its floor, measured in the same run:
   the same three requests with `requests` and nothing else: python's start, `import requests`, the HTTP;
 - `status` against a bare script making the same GET /user;
 - `--help` against a bare argparse parser of the same shape (benchmarks/bare_parser.py).
-Targets (issue "Fast where a user feels it"): repos and status within 1.10x, --help within 1.25x.
+Targets, where a user feels the speed: repos and status within 1.10x of their floor, --help within 1.25x.
 
 The server is the local stand-in, on 127.0.0.1, in this process. Runs alternate (tool, floor,
 tool, floor, ...) so a busy machine slows both sides alike; the figure is the median. CPU time
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from local_github import LocalGitHub, Settings  # noqa: E402
+from stand_in import LocalGitHub, Settings  # noqa: E402
 from support.token import Token  # noqa: E402
 from support.token_store import TokenStore  # noqa: E402
 

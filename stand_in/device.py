@@ -6,6 +6,11 @@ that come faster than `interval` get `slow_down` and five more seconds; a code l
 Tests approve or deny a code with `approve_device(user_code)` / `deny_device(user_code)`, make
 every code expire with `expire_device_codes()`, and set `Settings.device_interval` to 0 so that
 nobody waits. With `Settings.approval="auto"` the first poll is pending and the second is approved.
+GitHub's side of it: https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#device-flow
+
+DeviceAuthority extends stand_in/oauth.py's TokenAuthority with the device grant (the token
+endpoint hands that grant to `device_token`); stand_in/server.py mixes it into LocalGitHub, and
+DeviceEndpoints into the request handler.
 """
 
 from __future__ import annotations
@@ -15,17 +20,13 @@ import secrets
 import string
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from stand_in.oauth import SECRET_MARKER, TokenAnswer, normalize_scopes
-
-if TYPE_CHECKING:
-    from local_github import LocalGitHub
+from stand_in.oauth import TokenAnswer, TokenAuthority, normalize_scopes
 
 DEVICE_CODE_PATH = "/login/device/code"
 DEVICE_PAGE_PATH = "/login/device"
-DEVICE_CODE_LIFETIME_SECONDS = 900  # "the user must enter the code within 15 minutes"
+DEVICE_CODE_LENGTH = 40  # GitHub's device codes are 40 hexadecimal characters
 SLOW_DOWN_SECONDS = 5  # "5 extra seconds are added to the minimum interval"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels (no words), none that look alike
 DEVICE_ERRORS = {
@@ -49,7 +50,7 @@ class PendingDevice:
     last_poll: float = 0.0
 
 
-class DeviceAuthority:
+class DeviceAuthority(TokenAuthority):
     """Device codes and their approval. Mixed into LocalGitHub, which holds the state."""
 
     devices: dict[str, PendingDevice]  # by device_code
@@ -60,7 +61,8 @@ class DeviceAuthority:
                                      "error_description": DEVICE_ERRORS["device_flow_disabled"]})
         if params.get("client_id") != self.settings.client_id:
             return self.token_error("incorrect_client_credentials")
-        device_code = f"{SECRET_MARKER}{secrets.token_hex(17)}"  # 40 characters, as GitHub's
+        marker = self.settings.secret_marker
+        device_code = marker + secrets.token_hex(DEVICE_CODE_LENGTH // 2)[:DEVICE_CODE_LENGTH - len(marker)]
         letters = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
         user_code = f"{letters[:4]}-{letters[4:]}"
         self.devices[device_code] = PendingDevice(
@@ -125,7 +127,7 @@ class DeviceAuthority:
 class DeviceEndpoints:
     """The handler's device pages, mixed into the stand-in's request handler."""
 
-    github: LocalGitHub
+    github: DeviceAuthority  # the stand-in: LocalGitHub
 
     def device_code(self, query_pairs: list[tuple[str, str]]) -> None:
         params = dict(query_pairs + parse_qsl(self.read_body().decode("utf-8", "replace")))

@@ -6,6 +6,10 @@ require and GitHub forgives, as Gitea, Forgejo and every RFC server do: no `gran
 `redirect_uri` at the exchange that differs from the authorize request's, a repeated parameter,
 a missing `response_type`; errors come back as HTTP 400 JSON with RFC 6749 §5.2's codes.
 A client that passes only the lenient dialect is not yet interoperable.
+
+Use:  TokenAuthority holds the token logic and OAuthEndpoints the pages; stand_in/server.py mixes
+the first into LocalGitHub and the second into its request handler. TokenAuthority names the state
+it needs and LocalGitHub provides it, so this module needs no other of the stand-in but settings.
 """
 
 from __future__ import annotations
@@ -18,23 +22,18 @@ import json
 import re
 import secrets
 import string
+import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-if TYPE_CHECKING:
-    from local_github import Counters, LocalGitHub, Settings
+from stand_in.settings import OWN_ISSUER, Counters, Settings
 
-# A recognisable piece of every token, refresh token, code and client secret issued here: a test
-# that finds it in any output has found a leak. (Real GitHub tokens are opaque random strings.)
-SECRET_MARKER = "CANARY"
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 AUTHORIZE_PATH = "/login/oauth/authorize"
 TOKEN_PATH = "/login/oauth/access_token"
 ISSUER_PATH = "/login/oauth"  # github.com's issuer is https://github.com/login/oauth (RFC 9207)
 CODE_LIFETIME_SECONDS = 600  # "The temporary code will expire after 10 minutes."
-ACCESS_TOKEN_LIFETIME_SECONDS = 28800  # 8 hours, for expiring tokens
 REFRESH_TOKEN_LIFETIME_SECONDS = 15897600  # 6 months
 CODE_VERIFIER_PATTERN = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
 
@@ -66,9 +65,10 @@ MISMATCH_PAGE = ("Be careful! The redirect_uri is not associated with this appli
                  "might be misconfigured or could be trying to redirect you to a website you weren't expecting.")
 
 
-def random_secret(prefix: str, length: int) -> str:
-    tail = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(length - len(prefix) - len(SECRET_MARKER)))
-    return f"{prefix}{SECRET_MARKER}{tail}"
+def random_secret(prefix: str, length: int, marker: str = "") -> str:
+    """`length` characters: the prefix (gho_, ghr_), the test marker if any, then random letters."""
+    tail = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(length - len(prefix) - len(marker)))
+    return f"{prefix}{marker}{tail}"
 
 
 def s256(verifier: str) -> str:
@@ -131,10 +131,23 @@ class TokenAuthority:
     """Issues, refreshes, checks and revokes tokens. Mixed into LocalGitHub, which holds the state."""
 
     settings: Settings
+    counters: Counters
+    lock: threading.Lock  # held by the pages around every use of the state below
+    url: str  # where the stand-in listens, http://127.0.0.1:PORT
     codes: dict[str, PendingCode]
     tokens: dict[str, Grant]
     refresh_tokens: dict[str, tuple[tuple[str, ...], float, bool]]  # scopes, expiry, from the device flow
-    counters: Counters
+    pending_consents: dict[str, dict]  # authorization requests waiting on the consent page, by request_id
+
+    @property
+    def issuer(self) -> str | None:
+        """What callbacks carry as `iss`: `<server>/login/oauth`, as https://github.com/login/oauth."""
+        if self.settings.issuer == OWN_ISSUER:
+            return self.url + ISSUER_PATH
+        return self.settings.issuer
+
+    def secret(self, prefix: str, length: int) -> str:
+        return random_secret(prefix, length, self.settings.secret_marker)
 
     def token_error(self, code: str) -> TokenAnswer:
         """GitHub: HTTP 200 and its own code. Strict: RFC 6749 §5.2's code, HTTP 400 (401 for the client)."""
@@ -150,12 +163,12 @@ class TokenAuthority:
                      from_device: bool = False) -> dict[str, object]:
         """Issue a token as the token endpoint would; tests use it to skip the browser."""
         expiring = self.settings.expiring if expiring is None else expiring
-        access_token = random_secret("gho_", 40)
+        access_token = self.secret("gho_", 40)
         answer: dict[str, object] = {"access_token": access_token, "token_type": "bearer", "scope": ",".join(scopes)}
         grant = Grant(scopes=scopes, expires_at=None)
         if expiring:
             now = time.time()
-            refresh_token = random_secret("ghr_", 80)
+            refresh_token = self.secret("ghr_", 80)
             grant = Grant(scopes, now + self.settings.expires_in, refresh_token)
             self.refresh_tokens[refresh_token] = (scopes, now + REFRESH_TOKEN_LIFETIME_SECONDS, from_device)
             lifetimes: tuple[object, object] = (self.settings.expires_in, REFRESH_TOKEN_LIFETIME_SECONDS)
@@ -216,6 +229,10 @@ class TokenAuthority:
                 del self.tokens[token]
         return TokenAnswer(200, self.grant_tokens(entry[0], expiring=True, from_device=entry[2]))
 
+    def device_token(self, params: dict[str, str]) -> TokenAnswer:
+        """The device grant's answer; stand_in/device.py gives it. A server without it knows no such grant."""
+        return self.token_error("unsupported_grant_type")
+
     def user_for(self, authorization: str) -> Grant | None:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() not in ("bearer", "token"):
@@ -229,7 +246,7 @@ class TokenAuthority:
 class OAuthEndpoints:
     """The handler's OAuth pages: GET/POST /login/oauth/authorize and POST /login/oauth/access_token."""
 
-    github: LocalGitHub
+    github: TokenAuthority  # the stand-in: LocalGitHub
 
     def authorize(self, query: dict[str, str], repeated: set[str]) -> None:
         github = self.github
@@ -277,7 +294,7 @@ class OAuthEndpoints:
         if not approve:
             return self.callback_url(request, {"error": "access_denied", "error_description": ACCESS_DENIED_DESCRIPTION,
                                                "error_uri": ACCESS_DENIED_URI})
-        code = random_secret("", 26)
+        code = github.secret("", 26)
         requested = request["scope"]
         with github.lock:
             github.codes[code] = PendingCode(

@@ -4,6 +4,12 @@ GET /user and GET /user/repos (with `Link` paging, `ETag` and 304, rate-limit an
 and DELETE/POST /applications/{client_id}/token (revoke or check a token, with Basic auth).
 It answers as GitHub does: 401 "Bad credentials", 403 HTML without a User-Agent, 400 for an
 unknown API version, 404 for a trailing slash.
+
+Use:  stand_in/server.py mixes ApiState into LocalGitHub and RestApiEndpoints into its request
+handler; `repositories()` also gives tests/helpers/authlib_server.py the same data.
+Watch for: a 304 to a matching `If-None-Match` costs no rate limit ("Use conditional requests" in
+https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api); without
+the `repo` scope a token sees public repositories only.
 """
 
 from __future__ import annotations
@@ -15,13 +21,10 @@ import json
 import re
 import time
 from email.utils import formatdate
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from stand_in.oauth import DOCS, Grant
-
-if TYPE_CHECKING:
-    from local_github import LocalGitHub, Settings
+from stand_in.oauth import DOCS, Grant, TokenAuthority
+from stand_in.settings import Settings
 
 API_PREFIX = "/api/v3"  # GitHub Enterprise Server's layout: the API lives under the same host
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 100
@@ -69,10 +72,17 @@ def repositories(settings: Settings, api_url: str, include_private: bool) -> lis
     return repos
 
 
+class ApiState(TokenAuthority):
+    """The REST API's share of the stand-in's state, beside the tokens. LocalGitHub sets it."""
+
+    api_url: str  # the stand-in's url + API_PREFIX
+    rate_remaining: int  # what is left of Settings.rate_limit
+
+
 class RestApiEndpoints:
     """The handler's REST API pages, mixed into the stand-in's request handler."""
 
-    github: LocalGitHub
+    github: ApiState  # the stand-in: LocalGitHub
 
     def api(self, method: str, path: str, query: dict[str, str]) -> None:
         body = self.read_body()

@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import chapter  # noqa: E402
-from local_github import LocalGitHub, Settings  # noqa: E402
+import stand_in  # noqa: E402
 import support.loopback  # noqa: E402
 from support.token import Token  # noqa: E402
+from tests.helpers.marked_stand_in import LocalGitHub, Settings  # noqa: E402
 from tests.helpers import STATE  # noqa: E402
 
 BROWSER_HELPER = ROOT / "tests" / "helpers" / "browser.py"
@@ -96,6 +97,13 @@ def config_for(step1):
         return step1.load_config(env={**server.environment(), **overrides})
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def marked_demo(monkeypatch):
+    """The demo's own stand-in carries the test marker too: support/demo.py builds it from stand_in.Settings,
+    which gives a reader plain secrets. (In a process of its own: tests/helpers/marked_tool.py.)"""
+    monkeypatch.setattr(stand_in, "Settings", Settings)
 
 
 @pytest.fixture(autouse=True)
@@ -191,7 +199,7 @@ class InProcessTool:
         return self
 
     def play_the_browser(self, url: str) -> bool:
-        from local_github import play_browser
+        from stand_in import play_browser
 
         done = threading.Event()
         self.browsers.append(done)

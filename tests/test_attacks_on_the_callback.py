@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local_github import play_browser
+from stand_in import play_browser
 from tests.helpers import STATE, fetch, genuine_callback, sign_in
 
 INJECTED = "<script>alert(1)</script>"

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from local_github import LocalGitHub, Settings
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 
 PAGES = 3  # 250 repositories, 100 a page
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from local_github import LocalGitHub, Settings
 import support.output
+from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings
 from tests.conftest import ROOT
 from tests.helpers import (TOOL, callback_port, one_clean_line, port_is_free, read_saved, read_until,
                            refuse_writes, write_saved)
@@ -106,7 +106,7 @@ def test_demo_explain_narrates_with_secrets_masked(cli):
                      "Authorization: Bearer <the token>", "Link header names the next page",
                      "grant_type=refresh_token", "/applications/Ov23liLocalStandIn/token"):
         assert expected in result.stdout
-    assert "CANARY" not in result.stdout + result.stderr  # every stand-in secret carries this marker
+    assert SECRET_MARKER not in result.stdout + result.stderr  # every secret of the demo's stand-in carries it
 
 
 def test_explain_on_login_never_shows_a_secret(cli, github):
@@ -133,9 +133,9 @@ def test_help_version_and_usage_errors_do_not_import_requests(argv):
     assert result.stderr.strip().splitlines()[-1] == "False False"
 
 
-# Nothing `status` and `repos` use may pull these in: they are login's (issue "Fast where a user feels it").
+# Nothing `status` and `repos` use may pull these in: they are login's, and a user feels each start.
 LOGIN_ONLY_MODULES = ("1_authorization_url", "2_callback_exchange", "http.server", "socketserver", "webbrowser",
-                      "html", "secrets", "local_github")
+                      "html", "secrets", "local_github", "stand_in")
 
 
 @pytest.mark.parametrize("command", ["status", "repos"])

@@ -12,9 +12,9 @@ import time
 import pytest
 import responses
 
-from local_github import LocalGitHub, Settings
 from support.errors import AuthError
 import support.loopback
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.helpers import TOOL, one_clean_line, read_saved, read_until, write_saved
 
 device_flow = importlib.import_module("device_flow")

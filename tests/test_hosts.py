@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from local_github import LocalGitHub, Settings
 import support.settings
 from support.token import Token
 from support.token_store import TokenStore
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.helpers import one_clean_line
 
 

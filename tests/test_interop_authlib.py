@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from local_github import LocalGitHub, Settings
 from support.errors import AuthError
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.helpers import TOOL, fetch, one_clean_line, sign_in
 from tests.helpers.authlib_server import AuthlibGitHub
 

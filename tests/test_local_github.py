@@ -1,8 +1,15 @@
-"""The local stand-in behaves like github.com (../shared/github-oauth-facts.md §10.1), quirks included."""
+"""The local stand-in behaves like github.com, quirks included, and tells a reader what to do with it.
 
+GitHub's side: https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
+and the REST API's docs (https://docs.github.com/en/rest). The tests' stand-in carries the test marker
+(tests/helpers/marked_stand_in.py); the reader's, started by `python local_github.py`, carries none.
+"""
+
+import ast
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -10,10 +17,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from local_github import LocalGitHub, Settings
+from stand_in.cli import next_steps
 from stand_in.oauth import redirect_is_allowed, s256
+import stand_in.server
+import stand_in.settings
+from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings
 from tests.conftest import ROOT
 from tests.helpers import fetch, read_until
+
+STAND_IN = "local_github.py"
+LAST_LINE = "token_manager.py --refresh"  # the last thing the stand-in says before it serves
 
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 
@@ -144,18 +157,142 @@ def test_api_pages_with_link_and_answers_304_to_a_matching_etag(github):
     assert again[0] == 304
 
 
-def test_script_prints_the_variables_to_point_the_steps_at_it():
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    process = subprocess.Popen([sys.executable, str(ROOT / "local_github.py"), "--port", "0", "--auto-approve"],
-                               stdout=subprocess.PIPE, text=True, env=env)
+def test_script_prints_the_variables_to_point_the_steps_at_it(runner):
+    process = runner.start(STAND_IN, "--port", "0", "--auto-approve")
+    exports = dict(re.findall(r"export (\w+)=(\S+)", read_until(process.stdout, LAST_LINE)))
+    assert set(exports) == {"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_SERVER_URL"}
+    server, client_id = exports["GITHUB_SERVER_URL"], exports["GITHUB_CLIENT_ID"]
+    assert fetch(f"{server}/login/oauth/authorize?client_id={client_id}")[0] == 302
+
+
+# -- the stand-in as a reader starts it ----------------------------------------------------------
+
+def readers_stand_in(**settings) -> stand_in.server.LocalGitHub:
+    """The stand-in with the package's own defaults, as `python local_github.py` builds it (the tests'
+    autouse fixture swaps stand_in.Settings for the marked one, so the module's class is named here)."""
+    return stand_in.server.LocalGitHub(stand_in.settings.Settings(**settings))
+
+
+def test_a_reader_who_starts_the_stand_in_sees_no_test_marker(runner):
+    process = runner.start(STAND_IN, "--port", "0", "--auto-approve", "--expiring")
+    printed = read_until(process.stdout, LAST_LINE)
+    exports = dict(re.findall(r"export (\w+)=(\S+)", printed))
+    assert exports["GITHUB_CLIENT_SECRET"] == "local-stand-in-client-secret"
+    status, _, headers = fetch(f"{exports['GITHUB_SERVER_URL']}/login/oauth/authorize?client_id="
+                               f"{exports['GITHUB_CLIENT_ID']}&redirect_uri=http://127.0.0.1:4000/callback")
+    code = code_from(headers["Location"])
+    answer = requests.post(f"{exports['GITHUB_SERVER_URL']}/login/oauth/access_token", timeout=10, data={
+        "client_id": exports["GITHUB_CLIENT_ID"], "client_secret": exports["GITHUB_CLIENT_SECRET"], "code": code},
+        headers={"Accept": "application/json"}).json()
+    assert status == 302
+    for seen in (printed, code, answer["access_token"], answer["refresh_token"]):
+        assert SECRET_MARKER not in seen
+
+
+def test_the_readers_secrets_are_plain_random_values_of_githubs_lengths():
+    with readers_stand_in(approval="auto", expiring=True) as github:
+        answer = github.grant_tokens(("repo",))
+        device_code = start_device_flow(github)["device_code"]
+    assert re.fullmatch(r"gho_[A-Za-z0-9]{36}", answer["access_token"])
+    assert re.fullmatch(r"ghr_[A-Za-z0-9]{76}", answer["refresh_token"])
+    assert re.fullmatch(r"[0-9a-f]{40}", device_code)
+    assert github.settings.client_secret == "local-stand-in-client-secret"
+
+
+def test_a_marker_goes_into_every_secret_and_keeps_githubs_lengths():
+    with LocalGitHub(Settings(approval="auto", expiring=True)) as github:
+        answer = github.grant_tokens(("repo",))
+        device_code = start_device_flow(github)["device_code"]
+        code = code_from(authorize(github)[2]["Location"])
+    assert re.fullmatch(rf"gho_{SECRET_MARKER}[A-Za-z0-9]{{30}}", answer["access_token"])
+    assert re.fullmatch(rf"ghr_{SECRET_MARKER}[A-Za-z0-9]{{70}}", answer["refresh_token"])
+    assert re.fullmatch(rf"{SECRET_MARKER}[0-9a-f]{{34}}", device_code)
+    assert code.startswith(SECRET_MARKER)
+    assert SECRET_MARKER in github.settings.client_secret
+
+
+def test_it_says_what_to_run_next_in_the_chapters_order():
+    with readers_stand_in() as github:
+        said = next_steps(github)
+    lines = said.splitlines()
+    steps = [said.index(f"python {script}") for script in
+             ("1_authorization_url.py", "2_callback_exchange.py", "3_github_request.py")]
+    assert steps == sorted(steps)
+    assert f"python device_flow.py: open {github.url}/login/device and type the code it shows." in lines
+    assert "python token_manager.py --refresh needs tokens that expire: start the stand-in with --expiring." in lines
+    assert len(lines) <= 16  # read in a terminal: short, and narrow enough for one
+    assert max(map(len, lines)) <= 100
+
+
+def test_with_expiring_tokens_and_auto_approval_it_says_so():
+    with readers_stand_in(expiring=True, approval="auto") as github:
+        lines = next_steps(github).splitlines()
+    assert "python device_flow.py: --auto-approve approves its code at the second poll." in lines
+    assert any(line.startswith("python token_manager.py --refresh: tokens expire here (--expiring)") for line in lines)
+    assert not any("start the stand-in with --expiring" in line for line in lines)
+
+
+def test_ctrl_c_stops_it_quietly(runner):
+    process = runner.start(STAND_IN, "--port", "0")
+    read_until(process.stdout, LAST_LINE)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert out.strip() == "Stopped."
+    assert err == ""
+
+
+def test_ctrl_c_after_head_has_closed_its_output_is_quiet_too(runner):
+    """`python local_github.py | head -1`: head is gone long before the reader presses Ctrl-C."""
+    process = runner.start(STAND_IN, "--port", "0")
+    read_until(process.stdout, LAST_LINE)
+    process.stdout.close()
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    assert process.stderr.read() == ""  # no traceback, and no "Exception ignored" at exit
+
+
+def test_an_output_closed_before_it_speaks_stops_it_quietly(runner):
+    reading_end, writing_end = os.pipe()
+    os.close(reading_end)
     try:
-        exports = dict(re.findall(r"export (\w+)=(\S+)", read_until(process.stdout, "then run:")))
-        assert set(exports) == {"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_SERVER_URL"}
-        server, client_id = exports["GITHUB_SERVER_URL"], exports["GITHUB_CLIENT_ID"]
-        assert fetch(f"{server}/login/oauth/authorize?client_id={client_id}")[0] == 302
+        process = subprocess.Popen([sys.executable, str(ROOT / STAND_IN), "--port", "0"], stdout=writing_end,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=runner.env,
+                                   cwd=runner.cwd)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        os.close(writing_end)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 1  # as Python itself exits when its output pipe is closed
+    assert err == ""
+
+
+def test_main_can_still_be_imported_from_the_launcher(capsys):
+    from local_github import main
+
+    with LocalGitHub() as busy:
+        assert main(["--port", str(busy.port)]) == 1
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_the_launcher_is_short_and_the_package_imports_in_one_direction():
+    assert len((ROOT / STAND_IN).read_text(encoding="utf-8").splitlines()) <= 40
+    order = ["settings", "oauth", "device", "rest_api", "server", "cli"]
+    for path in sorted((ROOT / "stand_in").glob("*.py")):
+        imported = imported_modules(path)
+        assert "local_github" not in imported, path.name
+        if path.stem in order:  # each module imports only those before it: no cycle, even for a type checker
+            later = {f"stand_in.{name}" for name in order[order.index(path.stem):]}
+            assert not imported & later, f"{path.name} imports {sorted(imported & later)}"
+
+
+def imported_modules(path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
 
 
 # -- the issuer in the callback (RFC 9207), as github.com sends it -------------------------------

@@ -1,17 +1,18 @@
 """Secrets never leak: a canary run of every command, with and without --debug and --explain.
 
-The stand-in puts SECRET_MARKER into every token, refresh token, code and client secret it issues,
-and records every secret it sees (the PKCE verifiers included). None may appear in any output,
-log record or file other than the 0600 token file.
+The tests' stand-in (tests/helpers/marked_stand_in.py; the demo's too) puts SECRET_MARKER into
+every token, refresh token, code, device code and client secret it issues, and records every
+secret it sees (the PKCE verifiers included). None may appear in any output, log record or file
+other than the 0600 token file.
 """
 
 import logging
 import time
 from pathlib import Path
 
-from local_github import SECRET_MARKER, LocalGitHub, Settings, play_browser
 from support.token_store import TokenStore
-from tests.helpers import TOOL, read_saved, sign_in, write_saved
+from tests.helpers import MARKED_TOOL, TOOL, read_saved, sign_in, write_saved
+from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings, play_browser
 import token_manager
 
 TOKEN_FILES = {"token.json", "token.json.lock"}
@@ -29,8 +30,10 @@ def test_no_command_prints_a_secret_on_any_path(runner, cli, tmp_path, token_pat
         runner.point_at(github)
 
         def run(*args, **kwargs):
-            # --debug sets up logging for the whole process, so those runs get a process of their own.
-            result = runner.run(TOOL, *args, **kwargs) if "--debug" in args else cli.run(*args, **kwargs)
+            # --debug sets up logging for the whole process, so those runs get a process of their own;
+            # there the demo's stand-in carries the marker only when started through MARKED_TOOL.
+            script = MARKED_TOOL if "demo" in args else TOOL
+            result = runner.run(script, *args, **kwargs) if "--debug" in args else cli.run(*args, **kwargs)
             outputs.append((args, result.stdout + result.stderr))
             return result
 

@@ -10,9 +10,9 @@ import pytest
 import requests
 import responses
 
-from local_github import LocalGitHub, Settings, play_browser
 from support.errors import AuthError
 import support.loopback
+from tests.helpers.marked_stand_in import LocalGitHub, Settings, play_browser
 from tests.helpers import APP_SETTINGS, callback_port, fetch, port_is_free, read_saved, sign_in
 
 

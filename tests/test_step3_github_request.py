@@ -6,13 +6,12 @@ import pytest
 import requests
 import responses
 
-from local_github import LocalGitHub, Settings
 import support.api_http
 from support.errors import AuthError
 from support.token import Token
 from support.token_store import TokenStore
 from tests.helpers import APP_SETTINGS, one_clean_line
-from token_manager import TokenManager
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 
 API = "https://api.github.com"
 

@@ -317,7 +317,7 @@ def test_a_reused_refresh_token_is_bad_refresh_token(step3, expiring_github, con
 
 
 def test_a_string_expires_in_from_github_is_understood(step3, config_for, store):
-    from local_github import LocalGitHub, Settings
+    from tests.helpers.marked_stand_in import LocalGitHub, Settings
 
     with LocalGitHub(Settings(expiring=True, lifetimes_as_strings=True)) as github:
         config = config_for(github)

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from local_github import LocalGitHub, Settings
 from support.narration import describe_authorization_request
 from support.token_store import default_token_path
+from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.conftest import ROOT
 from tests.helpers import TOOL, fetch, one_clean_line
 

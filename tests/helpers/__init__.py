@@ -9,6 +9,8 @@ import threading
 from urllib.parse import urlencode, urlsplit
 
 TOOL = "dev_github_tool.py"
+# The same tool, with the demo's stand-in carrying the test marker (for a process of its own).
+MARKED_TOOL = "tests/helpers/marked_tool.py"
 # The state a `waiting_server` (tests/conftest.py) waits for.
 STATE = "S" * 20 + "genuine-state-for-the-fuzz-test"
 # An OAuth app's settings for tests that never reach a server: obviously fake values.
@@ -16,7 +18,7 @@ APP_SETTINGS = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "no
 
 
 def one_clean_line(result) -> bool:
-    """A failed run as the brief wants it: exit 1, one line on stderr, no traceback."""
+    """A failed run: exit 1, one line on stderr, no traceback."""
     return result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 

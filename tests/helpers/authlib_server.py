@@ -33,11 +33,12 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from local_github import DEMO_CALLBACK_URL, Counters, Settings
+from stand_in import DEMO_CALLBACK_URL, Counters, Settings
 from stand_in.rest_api import repositories
+from tests.helpers.marked_stand_in import SECRET_MARKER
 
 CLIENT_ID = "interop-client"
-CLIENT_SECRET = "interop-CANARY-client-secret"
+CLIENT_SECRET = f"interop-{SECRET_MARKER}-client-secret"  # leaks show, as the stand-in's do
 SCOPES = ("read:user", "repo")
 TOKEN_LIFETIME_SECONDS = 28800  # GitHub's eight hours, so a token expires only when a test says so
 CODE_LIFETIME_SECONDS = 600

@@ -26,7 +26,7 @@ if behaviour in ("linger", "hang"):
 if behaviour != "hang":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-    from local_github import play_browser  # noqa: E402
+    from stand_in import play_browser  # noqa: E402
 
     status, body = play_browser(sys.argv[1], decision=os.environ.get("BROWSER_DECISION", "authorize"))
     if os.environ.get("BROWSER_PAGE_FILE"):
