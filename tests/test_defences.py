@@ -1,6 +1,6 @@
 """One deterministic test per defence that a single edit could remove without the rest noticing.
 
-Each test names the defence it guards; tests/check_defences.py removes each defence in turn and
+Each test names the defence it guards; tools/check_defences.py removes each defence in turn and
 runs these to prove they notice. None of them samples: every input is chosen to hit the edge.
 """
 
