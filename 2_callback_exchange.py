@@ -23,7 +23,7 @@ from support.cli import DEFAULT_TIMEOUT_SECONDS, parse_arguments, run_step_scrip
 from support.errors import STEP_CALLBACK, STEP_EXCHANGE, AuthError, safe_text
 from support.loopback import (ALREADY_USED, NOT_OURS, REPEATED, LoopbackServer, Respond, open_browser_in_background,
                               open_in_browser, print_now, signed_in_page)
-from support.settings import LoopbackRedirect, OAuthConfig
+from support.settings import LoopbackRedirect, OAuthConfig, issuer_required, missing_issuer_error
 from support.token import Token
 from support.token_endpoint import CALLBACK_ERROR_FIXES, post_to_token_endpoint, server_name, token_from_fields
 from support.token_store import save_new_login
@@ -96,6 +96,8 @@ def check_issuer(config: OAuthConfig, result: CallbackResult) -> None:
     send its code, and with it our verifier and client secret, to the server we meant. github.com
     names itself in every callback; older GitHub Enterprise Server and Gitea send no `iss`.
     """
+    if result.issuer is None and issuer_required(config):  # RFC 9207 §2.4: github.com always sends it
+        raise missing_issuer_error(config)
     if result.issuer is not None and result.issuer != config.issuer:
         raise AuthError(STEP_CALLBACK, f"the callback names {safe_text(result.issuer, 100)!r} as its issuer, not "
                         f"{config.issuer} — another authorization server answered (a mix-up attack) or "

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from support.api_http import (Page, TokenSource, api_session, bad_token_fix, full_url, get_with_retries, json_payload,
-                              origin_of, scopes_granted, token_variable_in_use)
+                              origin_of, scopes_granted, sendable, token_from_variable, token_variable_in_use)
 from support.cli import parse_arguments, positive_whole_number, run_step_script
 from support.errors import STEP_API, STEP_STORE, AuthError, NotLoggedIn, mask, safe_text
-from support.output import repositories_heading
+from support.output import repositories_heading, who_you_are
 from support.page_cache import PageCache
 from support.settings import OAuthConfig, check_client_id, load_config
 from support.token import Token
@@ -42,7 +42,7 @@ class BearerAuth:
     """
 
     def __init__(self, access_token: str, api_url: str) -> None:
-        self._access_token = access_token
+        self._access_token = sendable(access_token)  # checked before any header is built from it
         self._origin = origin_of(api_url)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -60,8 +60,7 @@ def load_token(config: OAuthConfig, store: TokenStore, environ: Mapping[str, str
     # GH_TOKEN is for github.com and GH_ENTERPRISE_TOKEN for other hosts only, as with gh.
     variable = token_variable_in_use(environ, config.server_url)
     if variable:
-        token = Token(access_token=environ[variable].strip(), issuer=config.server_url, resource=config.api_url)
-        return TokenSource(token, f"the {variable} environment variable", variable)
+        return token_from_variable(environ, variable, config.server_url, config.api_url)  # bound to this server's API
     saved = store.load()
     if saved is None:
         raise NotLoggedIn(STEP_STORE, "you are not logged in — run: python dev_github_tool.py login")
@@ -159,7 +158,7 @@ def show_who_and_repositories(limit: int, visibility: str | None) -> None:
     print(f"Using the token from {source.description} ({mask(source.token.access_token)}).")
     client = GitHubClient(config, source.token, variable=source.variable)
     user = client.get_user()
-    print(f"You are {user['login']}" + (f" ({safe_text(user.get('name'), 80)})" if user.get("name") else "") + ".")
+    print(who_you_are(user))  # the server's words, made safe for the terminal
     repos = list(client.list_repositories(limit=limit, visibility=visibility))
     print(repositories_heading(len(repos), client.more_repositories))
     for repo in repos:

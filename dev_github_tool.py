@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 # The settings, the token store and the output helpers are imported by the commands that use
 # them: `--help` and a usage error answer before any of that (or the HTTP library) is loaded.
 
-REPO_JSON_FIELDS = ("full_name", "private", "html_url", "description", "stargazers_count", "updated_at")
 OFFLINE_ACCESS = "offline_access"  # GitHub's scope for an expiring token with a refresh token
 
 
@@ -72,7 +71,7 @@ def context_from_environment(args, require_secret: bool = True, require_client_i
 
     hostname = getattr(args, "hostname", None)
     config = load_config(require_secret=require_secret, require_client_id=require_client_id,
-                         server_url=server_url_for(hostname) if hostname else None)
+                         server_url=server_url_for(hostname) if hostname is not None else None)
     open_browser = None
     if args.command == "login" and not args.no_browser:
         open_browser = chapter.step2.open_in_browser
@@ -85,7 +84,7 @@ def context_from_environment(args, require_secret: bool = True, require_client_i
 
 def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool,
              short_lived: bool = False, device: bool = False) -> int:
-    from support.output import settings_source
+    from support.output import settings_source, shown
     from support.settings import parse_scopes
 
     scopes = parse_scopes(scope, "--scope") if scope else None
@@ -103,7 +102,7 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
             # Scopes are fixed when a token is issued: more access means signing in again (gh auth refresh).
             ctx.say(f"The saved token lacks {', '.join(lacking)}; signing in again to ask for it.")
         else:
-            who = f" as {previous.account}" if previous.account else ""
+            who = f" as {shown(previous.account)}" if previous.account else ""
             ctx.say(f"Already logged in to {ctx.host}{who}. Use login --force to sign in again.")
             return EXIT_OK
     say_if_a_variable_overrides_the_login(ctx)
@@ -128,7 +127,9 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
                                                    open_browser=ctx.open_browser, say=ctx.say, explain=explain,
                                                    confirm=confirm_identity)
     save_or_take_back(ctx, token)
-    ctx.say(f"Logged in to {ctx.host} as {token.account}. Token {mask(token.access_token)} saved to {ctx.store.path}.")
+    chapter.step3.PageCache.keep_only(ctx.store.path.parent, ctx.host, token.account)  # another account's pages go
+    ctx.say(f"Logged in to {ctx.host} as {shown(token.account)}. Token {mask(token.access_token)} saved to "
+            f"{ctx.store.path}.")
     if previous is not None and previous.access_token != token.access_token:
         # The token this login replaced would otherwise stay valid, unused, for a year (gh revokes it too).
         problem = revoke_quietly(ctx, previous)
@@ -218,7 +219,7 @@ def other_logins(ctx: Context) -> list[Token]:
 
 
 def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str | None, as_json: bool) -> int:
-    from support.output import format_repo_table, print_json, terminal_width
+    from support.output import format_repo_table, print_json, repo_as_json, terminal_width
 
     client, _ = ctx.client_and_source()
     try:
@@ -226,7 +227,7 @@ def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str 
     finally:
         client.close()
     if as_json:
-        print_json([{name: repo.get(name) for name in REPO_JSON_FIELDS} for repo in repos])
+        print_json([repo_as_json(repo) for repo in repos])
     elif not repos:
         print("No repositories.")
     else:
@@ -242,10 +243,10 @@ def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str 
 
 def do_logout(ctx: Context) -> int:
     result = ctx.manager().logout()
-    chapter.step3.PageCache.forget_host(ctx.store.path.parent, ctx.host)  # this host's cached pages go too
     if not result.had_token:
         ctx.say(f"Not logged in to {ctx.host}; nothing to do.")
         return EXIT_OK
+    chapter.step3.PageCache.forget_host(ctx.store.path.parent, ctx.host)  # this host's cached pages go too
     if result.revoked:
         ctx.say(f"Revoked the token at {ctx.host} and removed it from {ctx.store.path}.")
         return EXIT_OK

@@ -22,16 +22,14 @@ from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.loopback import open_browser_in_background, print_now, sleep_in_slices
 from support.output import format_duration
-from support.settings import OAuthConfig, load_config
+from support.settings import OAuthConfig, load_config, trusted_verification_uri
 from support.token import Token
-from support.token_endpoint import TokenEndpointError, post_form, post_to_token_endpoint, server_name, token_from_fields
+from support.token_endpoint import (DevicePace, NoAnswer, TokenEndpointError, code_lifetime, poll_interval, post_form,
+                                    post_to_token_endpoint, server_name, token_from_fields)
 from support.token_store import save_new_login
 
 DEVICE_CODE_PATH = "/login/device/code"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
-DEFAULT_INTERVAL_SECONDS = 5  # RFC 8628 §3.2: the pace when the server names none
-SLOW_DOWN_SECONDS = 5  # RFC 8628 §3.5: how much longer to wait after `slow_down`, unless told
-DEFAULT_EXPIRES_IN_SECONDS = 900  # GitHub's: a code must be entered within 15 minutes
 EXPIRED = "the code expired before it was entered (codes last 15 minutes) — run login --device again"
 DEVICE_ERROR_FIXES = {
     "device_flow_disabled": "the device flow is off for this app — tick \"Enable Device Flow\" on the OAuth "
@@ -61,17 +59,10 @@ class DeviceCode(NamedTuple):
     verification_uri: str
     expires_in: float
     interval: float
+    warning: str | None = None  # why the server's own verification_uri was set aside
 
     def __repr__(self) -> str:
         return f"DeviceCode(user_code={self.user_code!r}, verification_uri={self.verification_uri!r}, ...)"
-
-
-def seconds(value: object, default: float) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
-    return number if 0 <= number < float("inf") else default
 
 
 def device_flow_error(error: TokenEndpointError) -> AuthError:
@@ -91,34 +82,41 @@ def request_device_code(config: OAuthConfig, scopes: tuple[str, ...]) -> DeviceC
     if not isinstance(device_code, str) or not device_code or not isinstance(user_code, str) or not user_code:
         raise AuthError(STEP_DEVICE, f"{server_name(config.server_url)} answered without a device code — "
                         "check GITHUB_SERVER_URL")
+    # RFC 8628 §5.4 (remote phishing): only an https page on the configured server is shown or opened.
+    page, warning = trusted_verification_uri(fields.get("verification_uri"), config.server_url)
     return DeviceCode(
         device_code=device_code,
         user_code=safe_text(user_code, 20),
-        verification_uri=safe_text(fields.get("verification_uri"), 200) or f"{config.server_url}/login/device",
-        expires_in=seconds(fields.get("expires_in"), DEFAULT_EXPIRES_IN_SECONDS),
-        interval=seconds(fields.get("interval"), DEFAULT_INTERVAL_SECONDS),
+        verification_uri=page,
+        expires_in=code_lifetime(fields.get("expires_in")),  # within bounds: no endless wait,
+        interval=poll_interval(fields.get("interval")),  # and no busy loop, whatever the server says
+        warning=warning,
     )
 
 
 def poll_for_token(config: OAuthConfig, device: DeviceCode) -> Token:
     """RFC 8628 §3.4-3.5: ask, at the server's pace, until you approve, decline, or the code expires."""
-    interval = device.interval
-    deadline = monotonic() + device.expires_in
-    while True:
-        pause(interval)
-        if monotonic() >= deadline:
-            raise AuthError(STEP_DEVICE, EXPIRED)
+    pace = DevicePace(device.interval, device.expires_in, monotonic())
+    while (wait := pace.next_wait(monotonic())) is not None:  # no wait runs past the expiry
+        pause(wait)
+        if pace.next_wait(monotonic()) is None:
+            break
         try:
             fields = post_to_token_endpoint(config, {"grant_type": DEVICE_GRANT, "device_code": device.device_code},
                                             STEP_DEVICE, with_secret=False)  # "not needed for the device flow"
+        except NoAnswer as error:  # RFC 8628 §3.5: no answer means poll less often, not give up
+            pace.back_off(error)
+            continue
         except TokenEndpointError as error:
+            pace.answered()
             if error.code == "authorization_pending":
                 continue
-            if error.code == "slow_down":  # asked too often: wait longer, for this and every later poll
-                interval = seconds(error.fields.get("interval"), interval + SLOW_DOWN_SECONDS)
+            if error.code == "slow_down":  # asked too often: at least 5 s longer, for this and every later poll
+                pace.slow_down(error.fields.get("interval"))
                 continue
             raise device_flow_error(error) from error
         return token_from_fields(config, fields, STEP_DEVICE)
+    raise pace.expired(EXPIRED)
 
 
 def sign_in_with_device(
@@ -136,8 +134,10 @@ def sign_in_with_device(
     if explain:
         narration.device_flow_started(say, config.server_url + DEVICE_CODE_PATH, DEVICE_GRANT, device.interval)
     say(f"First copy your one-time code: {device.user_code}")
+    if device.warning:
+        say(device.warning)
     say(f"Then open {device.verification_uri} on any device, sign in, and enter the code.")
-    if open_browser is not None:
+    if open_browser is not None and not device.warning:
         # Best effort, in a thread of its own as step 2 opens it. Over SSH there may be no browser,
         # and the code and the address are on screen anyway: a failure needs no word.
         open_browser_in_background(open_browser, device.verification_uri, say=lambda line: None)

@@ -22,7 +22,7 @@ from support.api_http import delete_as_the_app
 from support.cli import parse_arguments, run_step_script
 from support.errors import STEP_REFRESH, STEP_REVOKE, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
 from support.output import describe_token, refresh_outcome
-from support.settings import OAuthConfig, load_config
+from support.settings import OAuthConfig, load_config, missing_secret
 from support.token import Token
 from support.token_endpoint import TokenEndpointError, post_to_token_endpoint, server_name, token_from_fields
 from support.token_store import TokenStore
@@ -175,8 +175,9 @@ def refresh_github_token(config: OAuthConfig) -> RefreshFunction:
                 raise RefreshRejected(STEP_REFRESH, f"{error.server} says {error.code}: the refresh token expired, "
                                       "was revoked or was already used") from error
             if not with_secret and error.code in ("incorrect_client_credentials", "invalid_client"):
-                raise AuthError(STEP_REFRESH, "GITHUB_CLIENT_SECRET is not set, and the server needs it to "
-                                "refresh this token (it came from the browser flow) — put it in .env") from error
+                why, fix = missing_secret(config)
+                raise AuthError(STEP_REFRESH, f"{why}, and the server needs it to refresh this token (it came from "
+                                f"the browser flow) — {fix}") from error
             raise
         return token_from_fields(config, fields, STEP_REFRESH)
 
@@ -191,8 +192,8 @@ def revoke_github_token(config: OAuthConfig) -> RevokeFunction:
         if token.resource != config.api_url:
             raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
                             "was not sent there to be revoked")
-        if not config.client_secret:
-            raise AuthError(STEP_REVOKE, "revoking needs GITHUB_CLIENT_SECRET, which is not set")
+        if not config.client_secret:  # never another host's: the secret goes only where it was configured
+            raise AuthError(STEP_REVOKE, f"revoking needs the client secret, and {missing_secret(config)[0]}")
         url = f"{config.api_url}/applications/{config.client_id}/token"
         status = delete_as_the_app(url, config.client_id, config.client_secret, {"access_token": token.access_token},
                                    STEP_REVOKE)

@@ -70,7 +70,7 @@ class DeviceAuthority(TokenAuthority):
             expires_at=time.time() + self.settings.device_expires_in, interval=self.settings.device_interval)
         self.counters.secrets_seen.add(device_code)
         return TokenAnswer(200, {"device_code": device_code, "user_code": user_code,
-                                 "verification_uri": f"{self.url}{DEVICE_PAGE_PATH}",
+                                 "verification_uri": self.settings.verification_uri or f"{self.url}{DEVICE_PAGE_PATH}",
                                  "expires_in": self.settings.device_expires_in,
                                  "interval": self.settings.device_interval})
 

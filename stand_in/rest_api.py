@@ -68,6 +68,7 @@ def repositories(settings: Settings, api_url: str, include_private: bool) -> lis
             "created_at": f"2025-01-{day:02d}T10:00:00Z",
             "updated_at": f"2026-{month:02d}-{day:02d}T10:00:00Z",
             "pushed_at": f"2026-{month:02d}-{day:02d}T10:00:00Z",
+            **settings.repo_fields,
         })
     return repos
 

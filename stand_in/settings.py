@@ -52,6 +52,10 @@ class Settings:
     issuer: str | None = OWN_ISSUER
     login: str = "octocat"
     repo_count: int = 7
+    # Tests only, to play a hostile server: fields every repository carries in place of its own
+    # (a description with escape sequences, a star count that is text), and the device page it names.
+    repo_fields: dict[str, object] = field(default_factory=dict)
+    verification_uri: str | None = None  # None: its own /login/device, as GitHub names its own
     rate_limit: int = RATE_LIMIT_PER_HOUR
     # Tests only: a word put into every secret issued here, so that finding it anywhere is a leak.
     # Real GitHub tokens are opaque random strings, and so are this stand-in's by default.

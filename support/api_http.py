@@ -19,8 +19,9 @@ try:
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
     raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
-from support.errors import STEP_API, AuthError, safe_text
-from support.token import Token
+from support.errors import STEP_API, STEP_CONFIG, AuthError, safe_text
+from support.settings import is_github_com
+from support.token import Token, is_token_text, parse_scope_list
 from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, what_went_wrong
 
 # Pin the API version so a new default cannot change the fields under us (GitHub's REST versioning:
@@ -35,7 +36,6 @@ SHORT_RETRY_AFTER_SECONDS = 10  # wait and retry once when GitHub asks for at mo
 # offered to a host it was not meant for.
 TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
 ENTERPRISE_TOKEN_VARIABLES = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
-GITHUB_COM = "https://github.com"
 
 
 class TokenSource(NamedTuple):
@@ -51,8 +51,28 @@ class Page(NamedTuple):
 
 def token_variable_in_use(environ: Mapping[str, str], server_url: str) -> str | None:
     """The variable whose token overrides the saved login for this server, if one is set."""
-    variables = TOKEN_VARIABLES if server_url == GITHUB_COM else ENTERPRISE_TOKEN_VARIABLES
+    variables = TOKEN_VARIABLES if is_github_com(server_url) else ENTERPRISE_TOKEN_VARIABLES
     return next((variable for variable in variables if environ.get(variable, "").strip()), None)
+
+
+def token_from_variable(environ: Mapping[str, str], variable: str, server_url: str, api_url: str) -> TokenSource:
+    """The token a variable holds, for this server and its API only; refused (and never shown) if it
+    holds what no token has."""
+    value = environ[variable].strip()
+    if not is_token_text(value):
+        raise AuthError(STEP_CONFIG, f"{variable} holds characters no token has (a line break, a space or a letter "
+                        f"outside ASCII), so it is not sent — set {variable} to the token alone")
+    token = Token(access_token=value, issuer=server_url, resource=api_url)
+    return TokenSource(token, f"the {variable} environment variable", variable)
+
+
+def sendable(access_token: str) -> str:
+    """The token, once it is sure to fit in a header: the HTTP library would otherwise refuse it with
+    an error that quotes the whole header, token and all (RFC 6750 §2.1: visible ASCII only)."""
+    if not is_token_text(access_token):
+        raise AuthError(STEP_API, "the access token holds characters no token has, so it is not sent — "
+                        "run login again")
+    return access_token
 
 
 def bad_token_fix(variable: str | None) -> str:
@@ -94,7 +114,7 @@ def scopes_granted(response: requests.Response) -> tuple[str, ...] | None:
     """The scopes GitHub says the token has (`X-OAuth-Scopes`), or None when it does not say."""
     if "X-OAuth-Scopes" not in response.headers:
         return None
-    return tuple(scope.strip() for scope in response.headers["X-OAuth-Scopes"].split(",") if scope.strip())
+    return parse_scope_list(response.headers["X-OAuth-Scopes"])
 
 
 def get_with_retries(session: requests.Session, url: str, params: dict[str, object] | None,
@@ -142,7 +162,7 @@ def json_payload(response: requests.Response) -> object:
     try:
         return response.json()
     except ValueError:
-        content_type = response.headers.get("Content-Type", "no content type")
+        content_type = safe_text(response.headers.get("Content-Type"), 60) or "no content type"
         raise AuthError(STEP_API, f"{urlsplit(response.url).netloc} answered HTTP {response.status_code} "
                         f"({content_type}) with something that is not usable JSON — check GITHUB_API_URL (a proxy "
                         "may be in the way)") from None
@@ -175,7 +195,7 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
         return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
                          f"{bad_token_fix}")
     if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
-        limit = response.headers.get("X-RateLimit-Limit", "?")
+        limit = safe_text(response.headers.get("X-RateLimit-Limit", "?"), 20)
         reset = local_time(response.headers.get("X-RateLimit-Reset"))
         return AuthError(STEP_API, f"the API rate limit ({limit} requests an hour) is used up — it resets at "
                          f"{reset} local time; wait until then")
@@ -183,7 +203,7 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
         return AuthError(STEP_API, f"GitHub asks to slow down (secondary rate limit) — try again in {wait} s, "
                          f"at {local_time(str(int(time.time()) + wait))}")
     if status == 403:
-        needed = response.headers.get("X-Accepted-OAuth-Scopes") or "a scope the token lacks"
+        needed = safe_text(response.headers.get("X-Accepted-OAuth-Scopes"), 100) or "a scope the token lacks"
         return AuthError(STEP_API, f"GitHub says {message or 'Forbidden'} for {path} — this needs {needed}; "
                          "log in again asking for it")
     if status == 404:

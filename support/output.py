@@ -1,7 +1,10 @@
 """What the commands print: status lines, the repository table, JSON, token descriptions.
 
 Nothing here is OAuth; it is the shape of the output, kept apart so that the chapter's files show
-what they print in one call. Server text goes through `safe_text`; tokens through `mask`.
+what they print in one call. Everything a server says goes through `safe_text` before it reaches
+the terminal (a hostile server could otherwise set the window title or clear the screen), numbers
+are printed only when they are numbers, and JSON leaves the escaping to `json` (ASCII only, so
+that no control character survives); tokens go through `mask`.
 """
 
 from __future__ import annotations
@@ -22,12 +25,40 @@ if TYPE_CHECKING:
     from support.api_http import TokenSource
 
 NAME_COLUMN_MIN = 12
+LOGIN_LIMIT = 100  # GitHub's logins have at most 39 characters; anything longer is no login
+# What `repos --json` gives for each repository, with the JSON type each field must have.
+REPO_JSON_FIELDS = {"full_name": str, "private": bool, "html_url": str, "description": str, "stargazers_count": int,
+                    "updated_at": str}
 
 
 def print_json(value: object) -> None:
     """Indented for a person at a terminal, one compact line for a pipe (as gh does): a program
     needs no indentation, and Python's encoder is much slower when it indents."""
-    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None))
+    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None, ensure_ascii=True))
+
+
+def shown(text: object) -> str:
+    """A login or an account name from a server (or a file it once filled), fit for the terminal."""
+    return safe_text(text, LOGIN_LIMIT)
+
+
+def who_you_are(user: dict) -> str:
+    name = safe_text(user.get("name"), 80)
+    return f"You are {shown(user.get('login'))}" + (f" ({name})" if name else "") + "."
+
+
+def whole_number(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def repo_as_json(repo: dict) -> dict[str, object]:
+    """A repository's fields for `repos --json`, each of its own JSON type or null: a field of any
+    other type from the server is dropped, never passed on to a script that trusts its type."""
+    fields = {}
+    for name, kind in REPO_JSON_FIELDS.items():
+        value = repo.get(name)
+        fields[name] = value if type(value) is kind else None  # `is`: True is no star count
+    return fields
 
 
 def print_status(host: str, login: str, source: TokenSource, scopes: tuple[str, ...], env_file: str | None,
@@ -50,13 +81,13 @@ def print_status(host: str, login: str, source: TokenSource, scopes: tuple[str, 
         expiry = f"expires in {format_duration(max(token.expires_at - time.time(), 0))}"
         expiry += " (refreshable)" if token.can_refresh() else " (not refreshable: log in again then)"
     print(f"{host} (active)" if others else host)
-    print(f"  ✓ Logged in as {login} (token from {source.description})")
+    print(f"  ✓ Logged in as {shown(login)} (token from {source.description})")
     print(f"  - Token: {mask(token.access_token)}, {expiry}")
     print(f"  - Scopes: {', '.join(scopes) or '(none: public data only)'}")
     print(f"  - Settings: {settings_source(env_file)}")
     for other in others:  # from the file alone: no request goes to a host you did not pick
         print(host_of(other.issuer))
-        print(f"  - Logged in as {other.account or 'an account not yet checked'}, token "
+        print(f"  - Logged in as {shown(other.account) or 'an account not yet checked'}, token "
               f"{mask(other.access_token)}; use it with --hostname {host_of(other.issuer)}")
 
 
@@ -69,8 +100,9 @@ def terminal_width() -> int:
 
 
 def format_repo_table(repos: list[dict], width: int) -> list[str]:
-    rows = [(safe_text(r.get("full_name"), 200), "private" if r.get("private") else "public",
-             str(r.get("stargazers_count", 0)), str(r.get("updated_at") or "")[:10]) for r in repos]
+    rows = [(safe_text(r.get("full_name"), 200), "private" if r.get("private") is True else "public",
+             str(stars) if (stars := whole_number(r.get("stargazers_count"))) is not None else "?",
+             safe_text(r.get("updated_at"), 10)) for r in repos]
     header = ("NAME", "VISIBILITY", "STARS", "UPDATED")
     rest = [max(len(row[i]) for row in [header, *rows]) for i in (1, 2, 3)]
     name_width = max(NAME_COLUMN_MIN, min(max(len(row[0]) for row in [header, *rows]), width - sum(rest) - 6))

@@ -3,8 +3,9 @@
 GitHub answers `If-None-Match: <etag>` with 304 Not Modified when nothing changed, and a 304 to
 an authorized request does not count against the rate limit ("Use conditional requests if
 appropriate", https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
-One private folder per host and account (0700, files 0600) under the config folder; it holds
-only what the API answered, never a token.
+One private folder per host and account (every level 0700, files 0600) under the config folder;
+it holds only what the API answered, never a token, and only the signed-in account's pages. A
+folder's name is built from the host and the account, so it can never be `..` or hold a slash.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("dev_github_tool")
 
 CACHE_FOLDER_NAME = "cache"  # beside the token file
+PRIVATE_DIR_MODE = 0o700
 
 
 class CachedPage(NamedTuple):
@@ -44,16 +47,27 @@ class CachedPage(NamedTuple):
 class PageCache:
     """A private folder of pages, each kept under the full URL (query included) it was fetched from."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, levels: int = 1) -> None:
         self.folder = folder
+        self.levels = levels  # how many folders, from the last up, are the cache's own to create
 
     @classmethod
     def for_login(cls, config_folder: Path, host: str, account: str) -> PageCache:
-        return cls(config_folder / CACHE_FOLDER_NAME / file_name_for(host) / file_name_for(account))
+        return cls(host_folder(config_folder, host) / file_name_for(account), levels=3)
 
     @staticmethod
     def forget_host(config_folder: Path, host: str) -> None:
-        shutil.rmtree(config_folder / CACHE_FOLDER_NAME / file_name_for(host), ignore_errors=True)
+        shutil.rmtree(host_folder(config_folder, host), ignore_errors=True)
+
+    @staticmethod
+    def keep_only(config_folder: Path, host: str, account: str | None) -> None:
+        """Forget every other account's pages on this host: after signing in as someone else, the
+        pages the previous account could see are not kept for the next one to be shown."""
+        folder = host_folder(config_folder, host)
+        keep = file_name_for(account) if account else None
+        for entry in folder.iterdir() if folder.is_dir() else ():
+            if entry.name != keep:
+                shutil.rmtree(entry, ignore_errors=True)
 
     def _file(self, url: str) -> Path:
         return self.folder / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
@@ -75,7 +89,7 @@ class PageCache:
         """Best effort: a cache that cannot be written only costs a request next time."""
         temporary = None
         try:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_folders(self.folder, self.levels)
             fd, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")  # 0600 from the start
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 json.dump({"url": url, **page._asdict()}, file)
@@ -86,5 +100,22 @@ class PageCache:
                 Path(temporary).unlink(missing_ok=True)
 
 
+def host_folder(config_folder: Path, host: str) -> Path:
+    return config_folder / CACHE_FOLDER_NAME / file_name_for(host)
+
+
+def make_private_folders(folder: Path, levels: int) -> None:
+    """Create `folder` and the `levels - 1` folders above it, each 0700: mkdir(parents=True) would
+    give the upper ones the umask's mode, often 0755, readable by every local user. One that an
+    older version left readable by others is made private again."""
+    for level in reversed([folder, *folder.parents][:levels]):
+        level.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        if os.name != "nt" and stat.S_IMODE(level.stat().st_mode) & 0o077:
+            level.chmod(PRIVATE_DIR_MODE)
+
+
 def file_name_for(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+    """A folder name for a host or an account that stays in its folder: only letters, digits and
+    `._-`, and never `.`, `..` or a name starting with a dot."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return cleaned if cleaned and not cleaned.startswith(".") else f"_{cleaned}"

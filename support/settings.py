@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from support.errors import STEP_CONFIG, AuthError
+from support.errors import STEP_CALLBACK, STEP_CONFIG, AuthError, safe_text
 
 DEFAULT_SCOPES = "read:user"  # the narrowest scope that still shows who you are
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
@@ -38,6 +39,16 @@ CLIENT_ID_FIX = f"copy .env.example to .env and fill it in; {SETTINGS_HINT}"
 # RFC 6749 §3.3: a scope is printable ASCII except space, double quote and backslash.
 SCOPE_PATTERN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+')
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
+# A host name is dot-separated labels of letters, digits and inner hyphens (RFC 1123 §2.1), at most
+# 253 characters: never `..`, a slash or nothing, which would turn a folder name built from it into
+# its parent. An IP literal is the only other host.
+HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME_PATTERN = re.compile(rf"{HOST_LABEL}(?:\.{HOST_LABEL})*")
+DEFAULT_PORTS = {"https": 443, "http": 80}
+# Where a person types the device flow's code on GitHub, when the server names no page of its own.
+DEVICE_PAGE_PATH = "/login/device"
+# A URL we show or open: visible ASCII only, so no control character or look-alike letter hides in it.
+VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 class LoopbackRedirect(NamedTuple):
@@ -69,6 +80,9 @@ class OAuthConfig(NamedTuple):
     server_url: str
     api_url: str
     env_file: str | None = None  # the .env the settings came from, for messages; None: environment only
+    # The host whose app GITHUB_CLIENT_SECRET belongs to, when --hostname named another: the secret
+    # is then withheld (client_secret is empty), and messages say which settings that host needs.
+    secret_belongs_to: str | None = None
 
     @property
     def authorize_url(self) -> str:
@@ -86,7 +100,7 @@ class OAuthConfig(NamedTuple):
         # The client secret stays out of logs and tracebacks.
         return (f"OAuthConfig(client_id={self.client_id!r}, client_secret='…', scopes={self.scopes!r}, "
                 f"redirect={str(self.redirect)!r}, server_url={self.server_url!r}, api_url={self.api_url!r}, "
-                f"env_file={self.env_file!r})")
+                f"env_file={self.env_file!r}, secret_belongs_to={self.secret_belongs_to!r})")
 
 
 def config_error(variable: str, problem: str, fix: str = SETTINGS_HINT) -> AuthError:
@@ -149,22 +163,88 @@ def parse_redirect_uri(value: str) -> LoopbackRedirect:
 
 
 def parse_endpoint_url(variable: str, value: str) -> str:
+    """A server or API URL, checked, in its normal form (`normal_url`)."""
     parts = urlsplit(value)
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
         raise config_error(variable, f"is not a URL like https://github.com (got {value!r})", "fix it in .env")
+    if not is_host_name(host):
+        raise config_error(variable, f"names no valid host (got {value!r})", "write it like https://github.com")
     if parts.scheme == "http" and not is_loopback_host(host):
         raise config_error(variable, "uses http:// to a remote host, which would send tokens in clear text",
                            "use https://")
     _port_of(variable, parts)
     if parts.username or parts.password or parts.query or parts.fragment:
         raise config_error(variable, "must not carry a user, query or fragment", "use a plain https:// URL")
-    return value.rstrip("/")
+    return normal_url(value)
+
+
+def is_host_name(host: str) -> bool:
+    """A DNS host name or an IP address; nothing that could step out of a folder named after it."""
+    if len(host) <= 253 and HOST_NAME_PATTERN.fullmatch(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def normal_url(url: str) -> str:
+    """One spelling per server, used for every comparison and every key: lower-case scheme and host,
+    no default port, no trailing slash (the equivalences of RFC 3986 §6.2.2 and §6.2.3), so that
+    `https://GitHub.com:443/` is github.com. A value that is no URL comes back as it was."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.hostname:
+        return url
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if port in (None, DEFAULT_PORTS.get(parts.scheme)) else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, parts.fragment))
 
 
 def host_of(url: str) -> str:
     """The host (and port) of a server URL, as messages and `--hostname` name it."""
-    return urlsplit(url).netloc or url
+    return urlsplit(normal_url(url)).netloc or url
+
+
+def is_github_com(server_url: str) -> bool:
+    return normal_url(server_url) == DEFAULT_SERVER_URL
+
+
+def issuer_required(config: OAuthConfig) -> bool:
+    """Whether a callback without `iss` must be refused: RFC 9207 §2.4 asks it of a client that knows
+    its server sends `iss`. github.com names itself in every callback; older GitHub Enterprise Server
+    and Gitea send none, so for them its absence is no sign of an attack."""
+    return is_github_com(config.server_url)
+
+
+def missing_issuer_error(config: OAuthConfig) -> AuthError:
+    return AuthError(STEP_CALLBACK, f"the callback names no issuer, though {host_of(config.server_url)} names "
+                     "itself in every callback — it may come from another authorization server (a mix-up attack), so "
+                     "its code was not used; run login again")
+
+
+def trusted_verification_uri(given: object, server_url: str) -> tuple[str, str | None]:
+    """The page where the device flow's code is typed, and a warning if the server's own was set aside.
+
+    RFC 8628 §5.4 (remote phishing): a hostile or spoofed server can name any page, even a file or
+    a look-alike site that collects the code. Only an https page (plain http on this machine) on
+    the configured server's own host is shown and opened; otherwise its usual page on that host.
+    """
+    fallback = server_url + DEVICE_PAGE_PATH
+    if given is None or given == "":
+        return fallback, None
+    if isinstance(given, str) and VISIBLE_ASCII.fullmatch(given):
+        parts = urlsplit(given)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname or ""))
+        if secure and not (parts.username or parts.password) and host_of(given) == host_of(server_url):
+            return given, None
+    return fallback, (f"Warning: the server named a page for the code that is not an https page on "
+                      f"{host_of(server_url)}, so it is not shown or opened; use the address below.")
 
 
 def find_env_file() -> Path | None:
@@ -176,11 +256,24 @@ def find_env_file() -> Path | None:
 
 
 def server_url_for(hostname: str) -> str:
-    """`--hostname` as a server URL: https, except on this machine (the stand-in), where http is safe."""
+    """`--hostname` as a server URL: https, except on this machine (the stand-in), where http is safe.
+
+    Only a host name with an optional port (or a whole URL) is taken: `..` or a path would name no
+    server, and the host becomes the name of a folder of cached pages.
+    """
+    parts = urlsplit(hostname if "://" in hostname else f"//{hostname}")
+    try:
+        parts.port
+        valid = is_host_name(parts.hostname or "") and parts.path in ("", "/") and not (
+            parts.username or parts.password or parts.query or parts.fragment)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise AuthError(STEP_CONFIG, f"--hostname {safe_text(hostname, 100)!r} is not a host name with an optional "
+                        "port — write it like github.com or ghe.example.com:8443")
     if "://" in hostname:
         return hostname
-    host = urlsplit(f"//{hostname}").hostname or ""
-    return f"{'http' if is_loopback_host(host) else 'https'}://{hostname}"
+    return f"{'http' if is_loopback_host(parts.hostname or '') else 'https'}://{hostname}"
 
 
 def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
@@ -193,7 +286,7 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
     from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`, and the caller
     decides with `check_client_id`.
     """
-    env_file = None
+    env_file, from_env_file = None, frozenset()
     if env is None:
         env_file = find_env_file()
         if env_file is not None:  # python-dotenv is imported only when there is a file to read
@@ -202,12 +295,20 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
             except ModuleNotFoundError:
                 raise AuthError(STEP_CONFIG, f"python-dotenv is not installed, so {env_file} cannot be read — "
                                 "run: pip install -r requirements.txt") from None
+            before = set(os.environ)
             load_dotenv(env_file, override=False)
+            from_env_file = frozenset(set(os.environ) - before)  # what .env set, for messages
         env = dict(os.environ)
+    secret_belongs_to = None
     if server_url is not None:
-        env = {**env, "GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": ""}
+        configured = env.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL
+        if normal_url(configured) != normal_url(server_url) and env.get("GITHUB_CLIENT_SECRET", "").strip():
+            # The secret is the app's on the configured server: never posted to another host.
+            secret_belongs_to = host_of(configured)
+        env = {**env, "GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": "",
+               **({"GITHUB_CLIENT_SECRET": ""} if secret_belongs_to else {})}
     try:
-        return read_settings(env, require_secret, require_client_id, env_file)
+        return read_settings(env, require_secret, require_client_id, env_file, from_env_file, secret_belongs_to)
     except AuthError as error:
         raise naming_the_source(error, env_file) from None
 
@@ -228,31 +329,69 @@ def check_client_id(config: OAuthConfig) -> OAuthConfig:
     return config
 
 
-def read_settings(env: dict[str, str], require_secret: bool, require_client_id: bool,
-                  env_file: Path | None) -> OAuthConfig:
+def read_settings(env: dict[str, str], require_secret: bool, require_client_id: bool, env_file: Path | None,
+                  from_env_file: Collection[str] = (), secret_belongs_to: str | None = None) -> OAuthConfig:
     def optional(name: str, default: str) -> str:
         return env.get(name, "").strip() or default
 
     client_id = required(env, "GITHUB_CLIENT_ID", CLIENT_ID_FIX) if require_client_id \
         else env.get("GITHUB_CLIENT_ID", "").strip()
     client_secret = env.get("GITHUB_CLIENT_SECRET", "").strip()
+    server_url = parse_endpoint_url("GITHUB_SERVER_URL", optional("GITHUB_SERVER_URL", DEFAULT_SERVER_URL))
     if require_secret and not client_secret:
+        if secret_belongs_to:
+            raise config_error("GITHUB_CLIENT_SECRET", *withheld_secret(secret_belongs_to, server_url))
         raise config_error("GITHUB_CLIENT_SECRET", "is not set",
                            "GitHub needs it for the token exchange even with PKCE; "
                            "generate one on your OAuth app's page and put it in .env")
     if client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
         raise placeholder_error("GITHUB_CLIENT_SECRET")
-    server_url = parse_endpoint_url("GITHUB_SERVER_URL", optional("GITHUB_SERVER_URL", DEFAULT_SERVER_URL))
-    default_api = GITHUB_COM_API_URL if server_url == DEFAULT_SERVER_URL else server_url + ENTERPRISE_API_PATH
+    default_api = GITHUB_COM_API_URL if is_github_com(server_url) else server_url + ENTERPRISE_API_PATH
+    api_url = parse_endpoint_url("GITHUB_API_URL", optional("GITHUB_API_URL", default_api))
+    where = f"from {env_file}" if env_file and "GITHUB_API_URL" in from_env_file else "from the environment"
+    check_api_on_server(api_url, server_url, where)
     return OAuthConfig(
         client_id=client_id,
         client_secret=client_secret,
         scopes=parse_scopes(optional("GITHUB_SCOPES", DEFAULT_SCOPES)),
         redirect=parse_redirect_uri(optional("GITHUB_REDIRECT_URI", DEFAULT_REDIRECT_URI)),
         server_url=server_url,
-        api_url=parse_endpoint_url("GITHUB_API_URL", optional("GITHUB_API_URL", default_api)),
+        api_url=api_url,
         env_file=str(env_file) if env_file else None,
+        secret_belongs_to=secret_belongs_to,
     )
+
+
+def check_api_on_server(api_url: str, server_url: str, where: str) -> None:
+    """The API that receives the token must be the server's own: https://api.github.com for
+    github.com, a path under the server's own origin otherwise (GitHub Enterprise Server's /api/v3).
+    A `.env` in a folder you `cd` into could otherwise send your token to any host it names."""
+    if is_github_com(server_url):
+        if api_url == GITHUB_COM_API_URL:
+            return
+        expected = f"github.com's API is {GITHUB_COM_API_URL}"
+    else:
+        if urlsplit(api_url)[:2] == urlsplit(server_url)[:2]:  # the same scheme, host and port (both normal)
+            return
+        expected = f"the API of {host_of(server_url)} must be on that host (such as {server_url}{ENTERPRISE_API_PATH})"
+    raise config_error("GITHUB_API_URL", f"({where}) is {safe_text(api_url, 200)}, but {expected}, and a token is only "
+                       "ever sent to its own server's API", "remove GITHUB_API_URL (the API then follows "
+                       "GITHUB_SERVER_URL), or set GITHUB_SERVER_URL to the server that API belongs to")
+
+
+def withheld_secret(owner: str, server_url: str) -> tuple[str, str]:
+    """Why no client secret goes to `server_url`, and which settings it needs instead."""
+    return (f"belongs to your OAuth app on {owner}, so it is not sent to {host_of(server_url)}",
+            f"for {host_of(server_url)}, set GITHUB_SERVER_URL={server_url} with the GITHUB_CLIENT_ID and "
+            "GITHUB_CLIENT_SECRET of an app registered there")
+
+
+def missing_secret(config: OAuthConfig) -> tuple[str, str]:
+    """Why there is no client secret to send, and what to do, for messages that say what needs it."""
+    if config.secret_belongs_to:
+        why, fix = withheld_secret(config.secret_belongs_to, config.server_url)
+        return f"GITHUB_CLIENT_SECRET {why}", fix
+    return "GITHUB_CLIENT_SECRET is not set", "put it in .env"
 
 
 def required(env: dict[str, str], name: str, fix: str) -> str:

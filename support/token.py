@@ -13,14 +13,25 @@ import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from support.errors import mask
+from support.errors import mask, safe_text
+
+# What a token may hold: visible ASCII, RFC 6749 Appendix A.12's VSCHAR without the space, which
+# also fits RFC 6750 §2.1's Authorization header. A line break or a letter outside ASCII is refused
+# wherever a token is read (a variable, the file, a server's answer), before anything is sent.
+TOKEN_TEXT = re.compile(r"[\x21-\x7e]+")
+SCOPES_TEXT_LIMIT = 2000
+
+
+def is_token_text(value: object) -> bool:
+    return isinstance(value, str) and TOKEN_TEXT.fullmatch(value) is not None
 
 
 def parse_scope_list(value: object) -> tuple[str, ...]:
-    # RFC 6749 §3.3 separates scopes with spaces; some providers answer with commas instead.
+    # RFC 6749 §3.3 separates scopes with spaces; some providers answer with commas instead. The
+    # server's text is made safe first: a scope is printed, and no escape sequence may come with it.
     if not isinstance(value, str):
         return ()
-    return tuple(scope for scope in re.split(r"[,\s]+", value) if scope)
+    return tuple(scope for scope in re.split(r"[,\s]+", safe_text(value, SCOPES_TEXT_LIMIT)) if scope)
 
 
 def _seconds_or_none(name: str, value: object) -> float | None:
@@ -82,6 +93,9 @@ class Token(NamedTuple):
         access_token = fields.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise ValueError("the answer has no access_token")
+        for name in ("access_token", "refresh_token"):
+            if isinstance(fields.get(name), str) and fields[name] and not is_token_text(fields[name]):
+                raise ValueError(f"its {name} holds characters no token has")
         expires_in = _seconds_or_none("expires_in", fields.get("expires_in"))
         refresh_expires_in = _seconds_or_none(
             "refresh_token_expires_in", fields.get("refresh_token_expires_in")
@@ -130,6 +144,9 @@ class Token(NamedTuple):
         for name in ("refresh_token", "account"):
             if data.get(name) is not None and not isinstance(data[name], str):
                 raise ValueError(f"{name} is not text")
+        for name in ("access_token", "refresh_token"):
+            if data.get(name) and not is_token_text(data[name]):
+                raise ValueError(f"{name} holds characters no token has")
         for name in ("expires_at", "refresh_token_expires_at"):
             value = data.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):

@@ -1,13 +1,15 @@
 """The client of the token endpoint: one POST, and the answer read in whichever dialect it comes.
 
-Step 2 trades the code for a token here, the device flow polls here, and the token manager trades
-a refresh token for a new pair here. Watch for: the answer's body decides, never the status alone
-(GitHub reports errors with HTTP 200, servers that follow RFC 6749 §5.2 with 400); redirects are
-never followed, because one could carry the client secret elsewhere; every request has a timeout.
+Step 2 trades the code for a token here, the device flow polls here (at the pace DevicePace sets),
+and the token manager trades a refresh token for a new pair here. Watch for: the answer's body
+decides, never the status alone (GitHub reports errors with HTTP 200, servers that follow RFC 6749
+§5.2 with 400); redirects are never followed, because one could carry the client secret elsewhere;
+every request has a timeout.
 """
 
 from __future__ import annotations
 
+import math
 from urllib.parse import parse_qs, urlsplit
 
 try:
@@ -15,7 +17,7 @@ try:
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
     raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
-from support.errors import AuthError, safe_text
+from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.settings import OAuthConfig
 from support.token import Token
 
@@ -55,11 +57,83 @@ TOKEN_ERROR_FIXES = {
 }
 
 
+# The device flow's pace (RFC 8628 §3.2, §3.5), within bounds whatever a server says: an interval
+# of 0 would be a busy loop and one of a million seconds an endless wait; GitHub's own are 5 s
+# between polls and 15 minutes for a code, so 1-60 s and at most 30 minutes leave room for any
+# server that means well.
+DEFAULT_INTERVAL_SECONDS = 5  # RFC 8628 §3.2: the pace when the server names none
+INTERVAL_BOUNDS = (1.0, 60.0)
+SLOW_DOWN_SECONDS = 5  # RFC 8628 §3.5: at least this much longer after `slow_down`
+DEFAULT_EXPIRES_IN_SECONDS = 900  # GitHub's: a code must be entered within 15 minutes
+EXPIRES_IN_BOUNDS = (1.0, 1800.0)
+
+
+def bounded_seconds(value: object, default: float, bounds: tuple[float, float]) -> float:
+    """A number of seconds from a server (a number or a numeric string), within `bounds`; `default`
+    when it is missing or no finite, positive number."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        number = default
+    return min(max(number, bounds[0]), bounds[1])
+
+
+def poll_interval(value: object) -> float:
+    return bounded_seconds(value, DEFAULT_INTERVAL_SECONDS, INTERVAL_BOUNDS)
+
+
+def code_lifetime(value: object) -> float:
+    return bounded_seconds(value, DEFAULT_EXPIRES_IN_SECONDS, EXPIRES_IN_BOUNDS)
+
+
+class DevicePace:
+    """When to poll next in the device flow, and when to stop (RFC 8628 §3.5).
+
+    No wait runs past the code's expiry; `slow_down` makes every later wait at least five seconds
+    longer; a poll that got no answer doubles the wait (§3.5's backoff) instead of ending the flow,
+    and if none got through until the code expired, the last failure is what is reported.
+    """
+
+    def __init__(self, interval: float, expires_in: float, now: float) -> None:
+        self.interval = poll_interval(interval)
+        self.deadline = now + code_lifetime(expires_in)
+        self.unanswered: AuthError | None = None  # the last poll's failure, while the server is out of reach
+
+    def next_wait(self, now: float) -> float | None:
+        """Seconds until the next poll, or None once the code has expired."""
+        left = self.deadline - now
+        return min(self.interval, left) if left > 0 else None
+
+    def slow_down(self, told: object) -> None:
+        self.interval = max(self.interval + SLOW_DOWN_SECONDS, poll_interval(told))
+
+    def answered(self) -> None:
+        self.unanswered = None
+
+    def back_off(self, failure: AuthError) -> None:
+        self.interval = max(self.interval, min(self.interval * 2, INTERVAL_BOUNDS[1]))
+        self.unanswered = failure
+
+    def expired(self, message: str) -> AuthError:
+        if self.unanswered is not None:
+            what = self.unanswered.message.split(" — ")[0]  # "cannot reach github.com", without its fix
+            return AuthError(STEP_DEVICE, f"{what} until the code expired — check your network, then run login "
+                             "--device again")
+        return AuthError(STEP_DEVICE, message)
+
+
 def server_name(url: str) -> str:
     """How messages name a server: "GitHub" for github.com, else its host, so that an error from
     a GitHub Enterprise Server or another authorization server is not blamed on github.com."""
     host = urlsplit(url).netloc
     return "GitHub" if host in ("github.com", "api.github.com") else host
+
+
+class NoAnswer(AuthError):
+    """A request that got no complete answer (no connection, a timeout, an answer cut short): worth
+    trying again later, unlike an answer that says no."""
 
 
 class TokenEndpointError(AuthError):
@@ -89,7 +163,7 @@ def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[s
     that follow RFC 6749 §5.2 (Gitea, Authlib) report them with HTTP 400 or 401 and JSON.
     """
     host = urlsplit(response.url).netloc
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    content_type = safe_text(response.headers.get("Content-Type", ""), 100).split(";")[0].strip().lower()
     fields: object = None
     if content_type == "application/json":
         try:
@@ -120,10 +194,10 @@ def what_went_wrong(error: requests.RequestException, host: str) -> tuple[str, s
     return f"the answer from {host} broke off halfway", "try again"
 
 
-def network_failure(error: requests.RequestException, host: str, step: str, fix: str | None = None) -> AuthError:
+def network_failure(error: requests.RequestException, host: str, step: str, fix: str | None = None) -> NoAnswer:
     """One line for a request that got no complete answer: what happened and what to do."""
     what, usual_fix = what_went_wrong(error, host)
-    return AuthError(step, f"{what} — {fix or usual_fix}")
+    return NoAnswer(step, f"{what} — {fix or usual_fix}")
 
 
 def post_to_token_endpoint(config: OAuthConfig, form: dict[str, str], step: str,

@@ -1,9 +1,11 @@
 """The private token file: one login per server, written all or nothing, readable by you only.
 
-One JSON file holds one token per issuer (the authorization server's URL), as gh's hosts.yml
-keeps one login per host. Every write goes to a new 0600 file that replaces the old one at once,
-so a crash leaves the old file or the new one, never half of each; a symbolic link is never
-followed; a lock beside the file serialises refresh, login and logout across processes.
+One JSON file holds one token per issuer (the authorization server's URL, in its normal form), as
+gh's hosts.yml keeps one login per host. Every write goes to a new 0600 file that replaces the old
+one at once, so a crash leaves the old file or the new one, never half of each; a symbolic link is
+never followed, not even to the lock beside the file that serialises refresh, login and logout
+across processes. As ssh treats its keys, a file or folder another user owns is refused, and one
+of ours that others may read is made private again.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from support.errors import STEP_STORE, AuthError, mask
+from support.settings import normal_url
 from support.token import Token
 
 APP_DIR_NAME = "dev-github-tool"
@@ -29,6 +32,8 @@ SINGLE_TOKEN_VERSION = 1  # still read, and rewritten as version 2 at the next s
 # Only the owner may read the directory and the file: the token is as good as a password.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+OTHERS_MAY_ACCESS = 0o077  # any permission for the group or for others
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has no symbolic links to refuse here
 
 
 def default_token_path() -> Path:
@@ -40,10 +45,23 @@ def default_token_path() -> Path:
     return Path(config_home) / APP_DIR_NAME / TOKEN_FILE_NAME
 
 
+def current_user() -> int | None:
+    """Who we are, for ownership checks; None on Windows, where files have owners but no uid."""
+    return os.getuid() if hasattr(os, "getuid") else None
+
+
+def _open_lock_file(path: Path) -> int:
+    # O_NOFOLLOW: a link planted at the lock's path must not make us create, or lock, its target.
+    return os.open(path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, PRIVATE_FILE_MODE)
+
+
 @contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
+def _exclusive_lock(path: Path, cannot_open: Callable[[OSError], Exception] = lambda error: error) -> Iterator[None]:
     """Hold an exclusive lock on `path` across processes (released even if the holder crashes)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        fd = _open_lock_file(path)
+    except OSError as error:
+        raise cannot_open(error) from error
     try:
         if os.name == "nt":
             import msvcrt
@@ -80,7 +98,7 @@ class TokenStore:
 
     def __init__(self, path: Path | None = None, issuer: str | None = None) -> None:
         self.path = path or default_token_path()
-        self.issuer = issuer
+        self.issuer = None if issuer is None else normal_url(issuer)
         # Lock a separate file: the token file itself is replaced on every save.
         self.lock_path = self.path.with_name(self.path.name + ".lock")
 
@@ -92,9 +110,48 @@ class TokenStore:
             self.path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         except OSError as error:
             raise self._fail(f"cannot be created ({error.strerror})", "check the folder's permissions") from error
+        self._check_folder()
+
+    def _check_folder(self) -> None:
+        """Refuse a folder another user owns (they could swap the token file); make ours private."""
+        folder = self.path.parent
+        try:
+            info = os.stat(folder)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise self._fail(f"cannot be reached ({error.strerror})", f"check the permissions of {folder}") from error
+        user = current_user()
+        if user is None:
+            return
+        if info.st_uid != user:
+            raise self._fail(f"is in {folder}, a folder another user owns (uid {info.st_uid}), who could swap it",
+                             f"remove that folder, or make it yours: sudo chown -R \"$USER\" {folder}")
+        if stat.S_IMODE(info.st_mode) & OTHERS_MAY_ACCESS:
+            self._make_private(lambda: os.chmod(folder, PRIVATE_DIR_MODE), folder, "chmod 700")
+
+    def _check_file(self, fd: int) -> None:
+        """Refuse a token file another user owns (they could have written any token into it);
+        make ours private if others could read it."""
+        info = os.fstat(fd)
+        user = current_user()
+        if user is None:
+            return
+        if info.st_uid != user:
+            raise self._fail(f"belongs to another user (uid {info.st_uid}), who could have written any token into it",
+                             f"delete it and run login again (or, if it is yours, sudo chown \"$USER\" {self.path})")
+        if stat.S_IMODE(info.st_mode) & OTHERS_MAY_ACCESS:
+            self._make_private(lambda: os.fchmod(fd, PRIVATE_FILE_MODE), self.path, "chmod 600")
+
+    def _make_private(self, tighten: Callable[[], None], path: Path, command: str) -> None:
+        try:
+            tighten()
+        except OSError as error:
+            raise self._fail(f"is in reach of other users, and {path} cannot be made private ({error.strerror})",
+                             f"run: {command} {path}") from error
 
     def load(self) -> Token | None:
-        """This issuer's token, or None when there is none. A damaged file is an AuthError."""
+        """This issuer's token, or None when there is none. A damaged or foreign file is an AuthError."""
         entries = self.load_all()
         if self.issuer is not None:
             return entries.get(self.issuer)
@@ -108,9 +165,10 @@ class TokenStore:
         if text is None:
             return {}
         try:
-            return {issuer: Token.from_json(entry) for issuer, entry in self._entries(json.loads(text)).items()}
+            entries = {issuer: Token.from_json(entry) for issuer, entry in self._entries(json.loads(text)).items()}
         except ValueError as error:  # json.JSONDecodeError is a ValueError too
             raise self._fail(f"is damaged ({str(error).split(':')[0]})") from error
+        return normal_entries(entries)
 
     @staticmethod
     def _entries(data: object) -> dict[str, object]:
@@ -125,6 +183,7 @@ class TokenStore:
         return data["tokens"]
 
     def _read_text(self) -> str | None:
+        self._check_folder()
         try:
             info = os.lstat(self.path)
         except FileNotFoundError:
@@ -138,8 +197,9 @@ class TokenStore:
             raise self._fail("is not a regular file", "remove it and run login again")
         try:
             # O_NOFOLLOW closes the gap between the check above and the open.
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(self.path, os.O_RDONLY | NO_FOLLOW)
             with os.fdopen(fd, encoding="utf-8") as file:
+                self._check_file(fd)
                 return file.read()
         except OSError as error:
             raise self._fail(f"cannot be read ({error.strerror})",
@@ -161,7 +221,7 @@ class TokenStore:
 
     def save(self, token: Token) -> None:
         """Write the token so that the file is either the old one or the new one, never half of each."""
-        issuer = token.issuer if self.issuer is None else self.issuer
+        issuer = normal_url(token.issuer) if self.issuer is None else self.issuer
         self._write_entries({**self._others(issuer), issuer: token})
 
     def check_writable(self) -> None:
@@ -169,9 +229,13 @@ class TokenStore:
 
         Called before anything that cannot be undone: spending a rotating refresh token, or
         sending the user through the browser. A token the provider has issued but we cannot
-        keep is a login lost.
+        keep is a login lost. The lock must open too: the save will need it.
         """
         self._write("", replace_file=False)
+        try:
+            os.close(_open_lock_file(self.lock_path))
+        except OSError as error:
+            raise self._lock_failure(error) from error
 
     def _write(self, text: str, replace_file: bool) -> None:
         self._make_private_dir()
@@ -233,8 +297,25 @@ class TokenStore:
     def lock(self) -> Iterator[None]:
         """Serialise refresh, login and logout across every process that shares this file."""
         self._make_private_dir()
-        with _exclusive_lock(self.lock_path):
+        with _exclusive_lock(self.lock_path, self._lock_failure):
             yield
+
+    def _lock_failure(self, error: OSError) -> AuthError:
+        if error.errno == errno.ELOOP:
+            return self._fail(f"cannot be locked: {self.lock_path.name} is a symbolic link, which is never followed",
+                              f"delete {self.lock_path}, then try again")
+        return self._fail(f"cannot be locked ({error.strerror})", f"check {self.lock_path}, then try again")
+
+
+def normal_entries(entries: dict[str, Token]) -> dict[str, Token]:
+    """The entries keyed, and their servers named, in the normal form: a login saved as
+    `https://GitHub.com/` by an older version is still github.com's (and is saved so at the next
+    write). Where two spellings of one server were saved, the one already normal wins."""
+    normal: dict[str, Token] = {}
+    for issuer, token in sorted(entries.items(), key=lambda item: item[0] == normal_url(item[0])):
+        normal[normal_url(issuer)] = token._replace(issuer=normal_url(token.issuer),
+                                                    resource=normal_url(token.resource))
+    return normal
 
 
 def save_new_login(token: Token) -> str:

@@ -114,6 +114,15 @@ def quick_callback_server_shutdown(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def no_pause_between_polls(request, monkeypatch):
+    """The device flow waits at least a second between polls, whatever a server says; the stand-ins
+    here ask for no pause (Settings.device_interval=0), so the tool's own wait is the one replaced.
+    A test that sets its own `device_flow.pause` (a recorder, a clock) replaces this one."""
+    if "real_pause" not in request.keywords:
+        monkeypatch.setattr(chapter.device_flow, "pause", lambda seconds: None)
+
+
+@pytest.fixture(autouse=True)
 def isolated_environment(tmp_path, monkeypatch):
     """Every test gets its own config folder, and no token or setting from the developer's shell."""
     for name in LEAKY_VARIABLES:

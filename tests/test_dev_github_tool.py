@@ -330,7 +330,8 @@ def test_logout_without_the_client_secret_says_why_and_where_once(cli, github):
     cli.point_at(github).run("login")
     result = cli.run("logout", extra_env={"GITHUB_CLIENT_SECRET": ""})
     assert one_clean_line(result)
-    assert "revoking needs GITHUB_CLIENT_SECRET, which is not set, so the token was not revoked" in result.stderr
+    assert "revoking needs the client secret, and GITHUB_CLIENT_SECRET is not set, so the token was not revoked" \
+        in result.stderr
     assert result.stderr.count(f"{github.url}/settings/applications") == 1
 
 

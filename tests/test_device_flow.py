@@ -199,6 +199,7 @@ def test_demo_device_shows_the_device_flow(cli):
     assert "Revoked" in result.stdout
 
 
+@pytest.mark.real_pause
 def test_the_pause_between_polls_wakes_often_enough_to_act_on_ctrl_c(monkeypatch):
     naps = []
     real_sleep = time.sleep

@@ -63,7 +63,7 @@ def test_a_broken_token_endpoint_ends_in_one_line(step1, step2, behaviour, short
 def test_a_broken_api_ends_in_one_line(step1, step3, behaviour, short_timeouts):
     server = MisbehavingServer(behaviour)
     try:
-        config = step1.load_config(env={**APP_SETTINGS, "GITHUB_API_URL": server.url})
+        config = step1.load_config(env={**APP_SETTINGS, "GITHUB_SERVER_URL": server.url, "GITHUB_API_URL": server.url})
         client = step3.GitHubClient(config, Token(access_token="gho_fake_only_1234"), sleep=lambda seconds: None)
         with pytest.raises(AuthError) as caught:
             client.get_user()

@@ -89,13 +89,18 @@ def test_no_log_record_carries_a_secret(step2, step3, expiring_github, config_fo
 
 def test_the_token_never_reaches_another_api_host(runner, github):
     runner.point_at(github).run(TOOL, "login")
+    elsewhere_on_the_host = f"{github.url}/api/v4"
     with LocalGitHub(Settings(approval="auto")) as other:
-        # Another API for the same server: refused. Another server: its own login, and there is none.
-        for moved, said in (({"GITHUB_API_URL": other.api_url}, "never sent to another host"),
+        # An API on another host: refused with the settings. Another API on the server's host: the
+        # token is bound to the one it was issued for. Another server: its own login, and there is none.
+        for moved, said in (({"GITHUB_API_URL": other.api_url}, "a token is only ever sent to its own server's API"),
+                            ({"GITHUB_API_URL": elsewhere_on_the_host}, "never sent to another host"),
                             ({"GITHUB_SERVER_URL": other.url}, "you are not logged in")):
             result = runner.run(TOOL, "repos", extra_env=moved)
             assert result.returncode == 1 and said in result.stderr
-        logout = runner.run(TOOL, "logout", extra_env={"GITHUB_API_URL": other.api_url})
+        refused = runner.run(TOOL, "logout", extra_env={"GITHUB_API_URL": other.api_url})
+        logout = runner.run(TOOL, "logout", extra_env={"GITHUB_API_URL": elsewhere_on_the_host})
         assert other.counters.authorization_headers == [] and other.counters.api_requests == 0
         assert other.counters.revocations == 0 and other.counters.token_requests == 0
-    assert "was not sent there" in logout.stderr
+    assert "a token is only ever sent to its own server's API" in refused.stderr
+    assert "was not sent there" in logout.stderr and github.counters.revocations == 0
