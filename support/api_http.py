@@ -189,7 +189,7 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
         message = safe_text(response.json().get("message"), 160)
     except (ValueError, AttributeError):
         message = ""
-    path = urlsplit(response.url).path
+    path = safe_text(urlsplit(response.url).path, 200)  # a Link header from the server may have named it
     wait = seconds_to_wait(response)
     if status == 401:
         return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
