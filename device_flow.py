@@ -5,9 +5,10 @@ Needs: GITHUB_CLIENT_ID, and "Enable Device Flow" ticked on your OAuth app's pag
 secret and no loopback server: this is the login for an SSH session, WSL, or any machine whose
 browser cannot reach 127.0.0.1 here. On the stand-in (`python local_github.py`), open its
 /login/device page and type the code shown.
-Watch for: the tool never sees your password, nor even the page where you type the code. It shows
-the code, then asks GitHub at the pace GitHub sets (`interval`, longer after `slow_down`) whether
-you have approved, until the code expires. The `device_code` it polls with is a secret too.
+Watch for: the tool never sees your password, nor even the page where you type the code, and it
+shows or opens that page only on the server's own host. It shows the code, then asks GitHub at the
+pace GitHub sets (`interval`, longer after `slow_down`, within bounds whatever a server says)
+whether you have approved, until the code expires. The `device_code` it polls with is a secret too.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Every step reads its settings here: step 1 builds its URL from them, step 2 exchanges the code
 with them, step 3 calls the API with them. Every bad value stops with one line that names the
 variable, the fix, and where the settings came from; the redirect must be a loopback address,
-and plain http goes only to this machine.
+and plain http goes only to this machine. A server URL is kept in one normal form (`normal_url`),
+so that one server is never taken for two; the API that receives the token must be on the
+server's own host; the client secret goes only to the server it was set for.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import responses
 import support.page_cache
 from support.errors import AuthError
 from support.page_cache import PageCache
-from support.settings import issuer_required, load_config, server_url_for
+from support.settings import issuer_required, load_config, server_url_for, trusted_verification_uri
 from support.token import Token
 from support.token_store import TokenStore
 from tests.helpers import APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, read_saved, sign_in
@@ -68,6 +68,11 @@ def test_a_dotenv_cannot_move_the_api_of_a_login_to_another_host(cli, github, tm
     assert github.counters.token_requests == 0 and elsewhere.counters.connections == 0
 
 
+def test_an_api_on_another_host_from_the_environment_says_so():
+    with pytest.raises(AuthError, match=r"GITHUB_API_URL \(from the environment\) is https://api\.evil\.example"):
+        load_config(env={**APP_SETTINGS, "GITHUB_API_URL": "https://api.evil.example"})
+
+
 def test_an_api_elsewhere_on_the_servers_own_host_is_allowed(step1, github):
     config = step1.load_config(env={**github.environment(), "GITHUB_API_URL": f"{github.url}/api/v3/"})
     assert config.api_url == github.api_url
@@ -91,6 +96,16 @@ def test_a_verification_page_off_the_server_is_neither_shown_nor_opened(cli, mon
         f"Warning: the server named a page for the code that is not an https page on {host(github)}, so it is not "
         "shown or opened; use the address below."]
     assert f"Then open {github.url}/login/device on any device" in result.stdout
+
+
+@pytest.mark.parametrize("page, trusted", [
+    ("https://github.com/login/device", True), ("https://GitHub.com:443/login/device", True),
+    ("http://github.com/login/device", False), ("https://api.github.com/login/device", False),
+    ("https://github.com:8443/login/device", False), ("https://github.com/login/device\u202e", False),
+])
+def test_only_an_https_page_on_the_servers_own_host_is_trusted(page, trusted):
+    shown, warning = trusted_verification_uri(page, "https://github.com")
+    assert (shown == page and warning is None) if trusted else (shown == "https://github.com/login/device" and warning)
 
 
 def test_the_servers_own_verification_page_is_shown_and_opened(cli, monkeypatch):
