@@ -12,10 +12,14 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
+from support.endpoints import ISSUER_PATH, ServerEndpoints, github_endpoints
 from support.errors import STEP_CONFIG, AuthError
+
+if TYPE_CHECKING:
+    from support.token import Token
 
 DEFAULT_SCOPES = "read:user"  # the narrowest scope that still shows who you are
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
@@ -23,11 +27,6 @@ DEFAULT_SERVER_URL = "https://github.com"
 GITHUB_COM_API_URL = "https://api.github.com"
 # GitHub Enterprise Server serves its REST API under the server's own host.
 ENTERPRISE_API_PATH = "/api/v3"
-AUTHORIZE_PATH = "/login/oauth/authorize"
-TOKEN_PATH = "/login/oauth/access_token"
-# GitHub names itself `<server>/login/oauth` in the callback's `iss` parameter (RFC 9207); step 2
-# compares it with this, so a response from another authorization server is never used.
-ISSUER_PATH = "/login/oauth"
 ENV_FILE_NAME = ".env"
 # Values copied unchanged from .env.example: refused, so that a forgotten one is named at once
 # instead of failing later as "incorrect_client_credentials" at GitHub.
@@ -69,24 +68,49 @@ class OAuthConfig(NamedTuple):
     server_url: str
     api_url: str
     env_file: str | None = None  # the .env the settings came from, for messages; None: environment only
+    # The server's issuer and endpoints: GitHub's paths from the settings, then what the server publishes
+    # (support/metadata.py) or what a saved login kept. None: GitHub's paths under server_url.
+    endpoints: ServerEndpoints | None = None
 
     @property
-    def authorize_url(self) -> str:
-        return self.server_url + AUTHORIZE_PATH
-
-    @property
-    def token_url(self) -> str:
-        return self.server_url + TOKEN_PATH
+    def server(self) -> ServerEndpoints:
+        return self.endpoints or github_endpoints(self.server_url)
 
     @property
     def issuer(self) -> str:
-        return self.server_url + ISSUER_PATH
+        return self.server.issuer
+
+    @property
+    def authorize_url(self) -> str:
+        return self.server.authorization_endpoint
+
+    @property
+    def token_url(self) -> str:
+        return self.server.token_endpoint
+
+    @property
+    def device_authorization_url(self) -> str:
+        return self.server.device_authorization_endpoint
+
+    @property
+    def revocation_url(self) -> str | None:
+        return self.server.revocation_endpoint
+
+    def for_login(self, token: Token) -> OAuthConfig:
+        """The settings a saved login was made with: its app (client ID and secret) and its server's endpoints,
+        whatever the current folder's .env says, so that each host's secret goes to that host only. A login
+        saved before logins kept their app uses today's settings, as it always did."""
+        if not token.client_id:
+            return self
+        same_app = token.client_id == self.client_id  # a secret set since (after the device flow) is this app's
+        return self._replace(client_id=token.client_id, endpoints=token.endpoints or self.endpoints,
+                             client_secret=token.client_secret or (self.client_secret if same_app else ""))
 
     def __repr__(self) -> str:
         # The client secret stays out of logs and tracebacks.
         return (f"OAuthConfig(client_id={self.client_id!r}, client_secret='…', scopes={self.scopes!r}, "
                 f"redirect={str(self.redirect)!r}, server_url={self.server_url!r}, api_url={self.api_url!r}, "
-                f"env_file={self.env_file!r})")
+                f"issuer={self.issuer!r}, env_file={self.env_file!r})")
 
 
 def config_error(variable: str, problem: str, fix: str = SETTINGS_HINT) -> AuthError:
@@ -188,7 +212,7 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
     """Read the settings from the environment, after loading `.env` from the current folder.
 
     A variable already set in the environment wins over `.env`; `server_url` (from --hostname)
-    wins over both, and then the API URL follows it. Every problem is an AuthError that names
+    wins over both, and then the API URL and the issuer follow it. Every problem is an AuthError that names
     the variable, the fix, and the `.env` the settings came from. Reading the API with a token
     from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`, and the caller
     decides with `check_client_id`.
@@ -204,8 +228,8 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
                                 "run: pip install -r requirements.txt") from None
             load_dotenv(env_file, override=False)
         env = dict(os.environ)
-    if server_url is not None:
-        env = {**env, "GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": ""}
+    if server_url is not None:  # another host: its own API and issuer, never those set for GITHUB_SERVER_URL
+        env = {**env, "GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": "", "GITHUB_ISSUER": ""}
     try:
         return read_settings(env, require_secret, require_client_id, env_file)
     except AuthError as error:
@@ -244,6 +268,10 @@ def read_settings(env: dict[str, str], require_secret: bool, require_client_id: 
         raise placeholder_error("GITHUB_CLIENT_SECRET")
     server_url = parse_endpoint_url("GITHUB_SERVER_URL", optional("GITHUB_SERVER_URL", DEFAULT_SERVER_URL))
     default_api = GITHUB_COM_API_URL if server_url == DEFAULT_SERVER_URL else server_url + ENTERPRISE_API_PATH
+    # Another server names itself differently (django-oauth-toolkit: <server>/o). Checked like a URL, but
+    # kept exactly as written: a callback's `iss` is compared with it character for character (RFC 9207 §2.4).
+    issuer = optional("GITHUB_ISSUER", server_url + ISSUER_PATH)
+    parse_endpoint_url("GITHUB_ISSUER", issuer)
     return OAuthConfig(
         client_id=client_id,
         client_secret=client_secret,
@@ -252,6 +280,7 @@ def read_settings(env: dict[str, str], require_secret: bool, require_client_id: 
         server_url=server_url,
         api_url=parse_endpoint_url("GITHUB_API_URL", optional("GITHUB_API_URL", default_api)),
         env_file=str(env_file) if env_file else None,
+        endpoints=github_endpoints(server_url, issuer),
     )
 
 

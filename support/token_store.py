@@ -16,9 +16,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from support.errors import STEP_STORE, AuthError, mask
 from support.token import Token
+
+if TYPE_CHECKING:
+    from support.settings import OAuthConfig
 
 APP_DIR_NAME = "dev-github-tool"
 TOKEN_FILE_NAME = "token.json"
@@ -235,6 +239,16 @@ class TokenStore:
         self._make_private_dir()
         with _exclusive_lock(self.lock_path):
             yield
+
+    def settings_of_the_login(self, config: OAuthConfig) -> OAuthConfig:
+        """`config` with the app (client ID and secret) and endpoints this issuer's login was made with, so
+        that reading, refreshing and revoking need no .env in the current folder (OAuthConfig.for_login).
+        Unchanged when there is no login, or the file is damaged (the command itself then says so)."""
+        try:
+            saved = self.load()
+        except AuthError:
+            return config
+        return config if saved is None else config.for_login(saved)
 
 
 def save_new_login(token: Token) -> str:
