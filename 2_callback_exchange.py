@@ -23,7 +23,8 @@ from support.cli import DEFAULT_TIMEOUT_SECONDS, parse_arguments, run_step_scrip
 from support.errors import STEP_CALLBACK, STEP_EXCHANGE, AuthError, safe_text
 from support.loopback import (ALREADY_USED, NOT_OURS, REPEATED, LoopbackServer, Respond, open_browser_in_background,
                               open_in_browser, print_now, signed_in_page)
-from support.settings import LoopbackRedirect, OAuthConfig, issuer_required, missing_issuer_error
+from support.metadata import discover, issuer_required, wrong_issuer
+from support.settings import LoopbackRedirect, OAuthConfig
 from support.token import Token
 from support.token_endpoint import CALLBACK_ERROR_FIXES, post_to_token_endpoint, server_name, token_from_fields
 from support.token_store import save_new_login
@@ -83,7 +84,7 @@ class CallbackServer(LoopbackServer):
     def wait(self, timeout: float) -> Token:
         if not self.wait_for_outcome(timeout):
             raise AuthError(STEP_CALLBACK, f"no callback arrived within {timeout:g} s — the tab may have been "
-                            "closed, or GitHub showed an error page instead (\"redirect_uri is not "
+                            "closed, or the server showed an error page instead (GitHub's \"redirect_uri is not "
                             "associated with this application\": check the app's callback URL); run login again")
         assert isinstance(self.outcome, Token)
         return self.outcome
@@ -93,15 +94,12 @@ def check_issuer(config: OAuthConfig, result: CallbackResult) -> None:
     """Refuse a callback that names another authorization server as its issuer (RFC 9207 §2.4).
 
     In a mix-up attack (RFC 9700 §4.4) a server we did not ask answers in the browser, hoping we
-    send its code, and with it our verifier and client secret, to the server we meant. github.com
-    names itself in every callback; older GitHub Enterprise Server and Gitea send no `iss`.
+    send its code, and with it our verifier and client secret, to the server we meant. github.com,
+    and servers whose metadata says so, name themselves in every callback; others may send no `iss`.
     """
-    if result.issuer is None and issuer_required(config):  # RFC 9207 §2.4: github.com always sends it
-        raise missing_issuer_error(config)
-    if result.issuer is not None and result.issuer != config.issuer:
-        raise AuthError(STEP_CALLBACK, f"the callback names {safe_text(result.issuer, 100)!r} as its issuer, not "
-                        f"{config.issuer} — another authorization server answered (a mix-up attack) or "
-                        "GITHUB_SERVER_URL is wrong; its code was not used. Check the setting and run login again")
+    # Compared as plain strings (§2.4); a missing `iss` is refused where the server always sends one.
+    if result.issuer != config.issuer and (result.issuer is not None or issuer_required(config)):
+        raise wrong_issuer(config, result.issuer)
 
 
 def exchange_code_for_token(config: OAuthConfig, code: str, request: step1.AuthorizationRequest) -> Token:
@@ -124,7 +122,7 @@ def finish_sign_in(config: OAuthConfig, request: step1.AuthorizationRequest, res
         fix = CALLBACK_ERROR_FIXES.get(code) or safe_text(result.error_description, 160) or "run login again"
         raise AuthError(STEP_CALLBACK, f"{server_name(config.server_url)} says {code}: {fix}")
     if not result.code:
-        raise AuthError(STEP_CALLBACK, "GitHub came back without a code — run login again")
+        raise AuthError(STEP_CALLBACK, f"{server_name(config.server_url)} sent no code — run login again")
     return exchange_code_for_token(config, result.code, request)
 
 
@@ -169,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
-        token = sign_in_with_browser(step1.load_config(), timeout=args.timeout,
+        token = sign_in_with_browser(discover(step1.load_config()), timeout=args.timeout,
                                      open_browser=None if args.no_browser else open_in_browser)
         print(save_new_login(token))
 

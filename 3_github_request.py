@@ -110,7 +110,7 @@ class GitHubClient:
     def get_user(self) -> dict[str, object]:
         user = self.get_page(f"{self.api_url}/user").payload
         if not isinstance(user, dict) or not isinstance(user.get("login"), str):
-            raise AuthError(STEP_API, "GitHub's answer for /user has no login — check GITHUB_API_URL")
+            raise AuthError(STEP_API, "the answer for /user has no login — check GITHUB_API_URL")
         return user
 
     def lacks_private_scope(self) -> bool:
@@ -136,7 +136,7 @@ class GitHubClient:
                                 f"token has only: {', '.join(self.granted_scopes or ()) or 'no scopes'} — log in "
                                 f"again asking for it (login --scope \"read:user {PRIVATE_REPO_SCOPE}\")")
             if not isinstance(page, list):
-                raise AuthError(STEP_API, "GitHub's answer for /user/repos is not a list — check GITHUB_API_URL")
+                raise AuthError(STEP_API, "the answer for /user/repos is not a list — check GITHUB_API_URL")
             for index, repo in enumerate(page):
                 yield repo
                 count += 1

@@ -4,7 +4,7 @@ Run:  python dev_github_tool.py demo      the whole flow, offline, against the b
       python dev_github_tool.py login     sign in (browser, loopback callback, state and PKCE)
       python dev_github_tool.py status    who you are, which scopes, when the token expires
       python dev_github_tool.py repos     your repositories, as a table or --json
-      python dev_github_tool.py logout    revoke the token at GitHub and delete it here
+      python dev_github_tool.py logout    revoke the token at the server and delete it here
 Watch for: no OAuth logic lives in this file. `login` is steps 1 and 2 (chapter.step2, or
 chapter.device_flow), `status` and `repos` are step 3 with token_manager.py's refresh, `logout`
 is token_manager.py's revocation. Each command loads only the files it uses (chapter.py).
@@ -84,6 +84,7 @@ def context_from_environment(args, require_secret: bool = True, require_client_i
 
 def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool,
              short_lived: bool = False, device: bool = False) -> int:
+    from support.metadata import discover
     from support.output import settings_source, shown
     from support.settings import parse_scopes
 
@@ -108,6 +109,7 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
     say_if_a_variable_overrides_the_login(ctx)
     # Before the browser: a sign-in whose token cannot be saved would be lost at the very end.
     ctx.store.check_writable()
+    ctx.config = discover(ctx.config)  # RFC 8414: the endpoints and issuer the server publishes, if it does
 
     def confirm_identity(token: Token) -> Token:
         # GitHub's advice: ask who signed in with the new token before trusting it.
@@ -271,6 +273,7 @@ def run(args) -> int:
     # Reading and revoking need no client secret unless a refresh or revocation happens, and
     # GH_TOKEN alone is enough to read the API, as with gh: no OAuth app is involved then.
     ctx = context_from_environment(args, require_secret=False, require_client_id=False)
+    ctx.config = ctx.store.settings_of_the_login(ctx.config)  # its own app and endpoints: works from any folder
     token_variable = chapter.step3.token_variable_in_use(ctx.environ, ctx.config.server_url)
     if args.command == "logout" or token_variable is None:
         check_client_id(ctx.config)

@@ -22,6 +22,7 @@ from support import narration
 from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.loopback import open_browser_in_background, print_now, sleep_in_slices
+from support.metadata import discover
 from support.output import format_duration
 from support.settings import OAuthConfig, load_config, trusted_verification_uri
 from support.token import Token
@@ -29,7 +30,6 @@ from support.token_endpoint import (DevicePace, NoAnswer, TokenEndpointError, co
                                     post_to_token_endpoint, server_name, token_from_fields)
 from support.token_store import save_new_login
 
-DEVICE_CODE_PATH = "/login/device/code"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 EXPIRED = "the code expired before it was entered (codes last 15 minutes) — run login --device again"
 DEVICE_ERROR_FIXES = {
@@ -75,7 +75,7 @@ def device_flow_error(error: TokenEndpointError) -> AuthError:
 def request_device_code(config: OAuthConfig, scopes: tuple[str, ...]) -> DeviceCode:
     """RFC 8628 §3.1: ask for a device code and a user code. No client secret: anyone may ask."""
     try:
-        fields = post_form(config.server_url + DEVICE_CODE_PATH,
+        fields = post_form(config.device_authorization_url,
                            {"client_id": config.client_id, "scope": " ".join(scopes)}, STEP_DEVICE)
     except TokenEndpointError as error:
         raise device_flow_error(error) from error
@@ -133,7 +133,7 @@ def sign_in_with_device(
     scopes = config.scopes if scopes is None else scopes
     device = request_device_code(config, scopes)
     if explain:
-        narration.device_flow_started(say, config.server_url + DEVICE_CODE_PATH, DEVICE_GRANT, device.interval)
+        narration.device_flow_started(say, config.device_authorization_url, DEVICE_GRANT, device.interval)
     say(f"First copy your one-time code: {device.user_code}")
     if device.warning:
         say(device.warning)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
-        print(save_new_login(sign_in_with_device(load_config(require_secret=False), say=print_now)))
+        print(save_new_login(sign_in_with_device(discover(load_config(require_secret=False)), say=print_now)))
 
     return run_step_script("device_flow.py", sign_in_and_save)
 

@@ -7,7 +7,7 @@ Watch for: an access token that expires within a minute is refreshed before it i
 refresh happens under a lock shared by every process, with a fresh read of the token file, so that
 each refresh token is spent exactly once (providers that rotate them treat a reuse as theft), and
 only after a write check says the new pair can be kept. TokenManager knows nothing of GitHub: the
-provider's refresh and revocation requests come in as plain functions, GitHub's at the end.
+provider's refresh and revocation come in as plain functions, at the end (RFC 7009's or GitHub's).
 Saving the file (atomic, private, locked) is plumbing: support/token_store.py.
 """
 
@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from support.api_http import delete_as_the_app
 from support.cli import parse_arguments, run_step_script
+from support.endpoints import applications_page
 from support.errors import STEP_REFRESH, STEP_REVOKE, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
 from support.output import describe_token, refresh_outcome
+from support.revocation import delete_at_github, post_revocation
 from support.settings import OAuthConfig, load_config, missing_secret
 from support.token import Token
-from support.token_endpoint import TokenEndpointError, post_to_token_endpoint, server_name, token_from_fields
+from support.token_endpoint import TokenEndpointError, post_to_token_endpoint, token_from_fields
 from support.token_store import TokenStore
 
 # Refresh a little before the deadline: a token that expires while a request is in flight fails.
@@ -163,12 +164,13 @@ def refresh_github_token(config: OAuthConfig) -> RefreshFunction:
         if old.issuer != config.server_url:
             raise AuthError(STEP_REFRESH, f"the token was issued by {old.issuer}, not {config.server_url}; "
                             "its refresh token is not sent elsewhere — run login again")
+        app = config.for_login(old)  # the app and endpoints it signed in with, whatever this folder's .env says
         # GitHub wants the client secret "unless the token was generated using the device flow":
         # without one in the settings, try without it, and say what to do if the server insists.
-        with_secret = bool(config.client_secret)
+        with_secret = bool(app.client_secret)
         try:
             fields = post_to_token_endpoint(
-                config, {"grant_type": "refresh_token", "refresh_token": old.refresh_token or ""}, STEP_REFRESH,
+                app, {"grant_type": "refresh_token", "refresh_token": old.refresh_token or ""}, STEP_REFRESH,
                 with_secret=with_secret)
         except TokenEndpointError as error:
             if error.code in ("bad_refresh_token", "invalid_grant"):
@@ -179,34 +181,40 @@ def refresh_github_token(config: OAuthConfig) -> RefreshFunction:
                 raise AuthError(STEP_REFRESH, f"{why}, and the server needs it to refresh this token (it came from "
                                 f"the browser flow) — {fix}") from error
             raise
-        return token_from_fields(config, fields, STEP_REFRESH)
+        return token_from_fields(app, fields, STEP_REFRESH)
 
     return refresh
 
 
 def revoke_github_token(config: OAuthConfig) -> RevokeFunction:
-    """GitHub's revocation: DELETE /applications/{client_id}/token, as the app (GitHub has no RFC 7009 endpoint)."""
+    """RFC 7009 at the server's revocation endpoint when its metadata names one; else GitHub's own
+    DELETE /applications/{client_id}/token, as the app (GitHub has no RFC 7009 endpoint)."""
 
     def revoke(token: Token) -> None:
         # Each failure says only why the token was not revoked; the caller says where to do it by hand.
-        if token.resource != config.api_url:
+        if (token.issuer, token.resource) != (config.server_url, config.api_url):
             raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
                             "was not sent there to be revoked")
-        if not config.client_secret:  # never another host's: the secret goes only where it was configured
-            raise AuthError(STEP_REVOKE, f"revoking needs the client secret, and {missing_secret(config)[0]}")
-        url = f"{config.api_url}/applications/{config.client_id}/token"
-        status = delete_as_the_app(url, config.client_id, config.client_secret, {"access_token": token.access_token},
-                                   STEP_REVOKE)
-        # 404 and 422 mean GitHub no longer knows the token: it is as good as revoked.
-        if status not in (204, 404, 422):
-            raise AuthError(STEP_REVOKE, f"{server_name(url)} answered HTTP {status}")
+        app = config.for_login(token)  # its own app's credentials: each host's secret goes to that host only
+        if app.revocation_url:
+            answer = post_revocation(app, token, STEP_REVOKE)
+            revoked = answer.status == 200  # RFC 7009 §2.2: 200 whether or not the token was still valid
+        elif not app.client_secret:  # never another host's: the secret goes only where it was configured
+            raise AuthError(STEP_REVOKE, f"revoking needs the client secret, and {missing_secret(app)[0]}")
+        else:
+            answer = delete_at_github(app, token, STEP_REVOKE)
+            # 204; or GitHub's own JSON 404/422, for a token it no longer knows: as good as revoked. Any
+            # other server's 404 (a web page) means it has no such route, and nothing was revoked.
+            revoked = answer.status == 204 or (answer.status in (404, 422) and answer.github_json)
+        if not revoked:
+            raise AuthError(STEP_REVOKE, answer.summary)
 
     return revoke
 
 
 def revocation_page(token: Token) -> str:
     """Where a person revokes a token by hand: the applications page of the server that issued it."""
-    return f"{token.issuer}/settings/applications"
+    return applications_page(token.issuer, token.endpoints)
 
 
 def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -> TokenManager:

@@ -6,6 +6,7 @@ Use:  with LocalGitHub(Settings(approval="auto")) as github:  # a free port; git
       authorization URL. The pages live beside this file, one file a concern: stand_in/oauth.py
       (authorize and token endpoints, the strict dialect), stand_in/device.py (the device flow) and
       stand_in/rest_api.py (/user, /user/repos, token revocation).
+Here too: the metadata document (RFC 8414) that names them all, where github.com publishes its own.
 Watch for: it listens on 127.0.0.1 only and logs no request line (request lines hold codes and
 tokens); it forgets every token when it stops. Its logic (what to issue, what to refuse) comes from
 those page modules, mixed in: LocalGitHub provides the state they name, and _Handler the HTTP.
@@ -24,12 +25,15 @@ import urllib.request
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from stand_in.device import DEVICE_CODE_PATH, DEVICE_PAGE_PATH, DeviceAuthority, DeviceEndpoints, PendingDevice
-from stand_in.oauth import AUTHORIZE_PATH, TOKEN_PATH, Grant, OAuthEndpoints, PendingCode, repeated_names
+from stand_in.oauth import (AUTHORIZE_PATH, DEVICE_GRANT, ISSUER_PATH, TOKEN_PATH, Grant, OAuthEndpoints, PendingCode,
+                            repeated_names)
 from stand_in.rest_api import API_PREFIX, ApiState, RestApiEndpoints
 from stand_in.settings import Counters, Settings
 
 SHUTDOWN_POLL_SECONDS = 0.01  # stop promptly: the tests start and stop it some 150 times
 APPLICATIONS_PAGE = "/settings/applications"
+# RFC 8414 §3.1: the well-known path inserted before the issuer's path, where github.com publishes it.
+METADATA_PATH = "/.well-known/oauth-authorization-server" + ISSUER_PATH
 BROWSER_TIMEOUT_SECONDS = 60  # play_browser: the callback server exchanges the code before it answers
 
 
@@ -79,6 +83,20 @@ class LocalGitHub(DeviceAuthority, ApiState):
             "GITHUB_CLIENT_ID": self.settings.client_id,
             "GITHUB_CLIENT_SECRET": self.settings.client_secret,
             "GITHUB_SERVER_URL": self.url,
+        }
+
+    def metadata_document(self) -> dict[str, object]:
+        """GitHub-shaped metadata (RFC 8414 §2): its issuer and fixed endpoints, and no RFC 7009 revocation
+        endpoint (GitHub revokes through its REST API). Only what a client needs: which other fields
+        github.com lists has not been checked, so none is claimed here."""
+        return {
+            "issuer": self.url + ISSUER_PATH,
+            "authorization_endpoint": self.url + AUTHORIZE_PATH,
+            "token_endpoint": self.url + TOKEN_PATH,
+            "device_authorization_endpoint": self.url + DEVICE_CODE_PATH,
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_GRANT],
+            "code_challenge_methods_supported": ["S256"],
         }
 
     def applications_summary(self) -> str:
@@ -197,6 +215,10 @@ class _Handler(OAuthEndpoints, DeviceEndpoints, RestApiEndpoints, http.server.Ba
             self.device_page()
         elif parts.path == DEVICE_PAGE_PATH and method == "POST":
             self.device_decision()
+        elif parts.path == METADATA_PATH and method == "GET" and self.github.settings.publishes_metadata:
+            with self.github.lock:
+                self.github.counters.metadata_requests += 1
+            self.send_json(200, self.github.metadata_document())
         elif parts.path == APPLICATIONS_PAGE and method == "GET":
             # Where the tool sends you to revoke a token by hand; GitHub lists authorized apps there.
             self.send_page(200, "Authorized OAuth Apps", self.github.applications_summary())

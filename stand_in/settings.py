@@ -50,6 +50,9 @@ class Settings:
     # The callback's `iss`: OWN_ISSUER as github.com does; None for none, as older GitHub Enterprise
     # Server and Gitea; any other text to impersonate another server (a mix-up, for tests).
     issuer: str | None = OWN_ISSUER
+    # Its metadata (RFC 8414) at /.well-known/oauth-authorization-server/login/oauth, as github.com
+    # publishes it; False for a server that publishes none, so that a client must use GitHub's paths.
+    publishes_metadata: bool = True
     login: str = "octocat"
     repo_count: int = 7
     # Tests only, to play a hostile server: fields every repository carries in place of its own
@@ -76,5 +79,6 @@ class Counters:
     connections: int = 0
     revocations: int = 0
     not_modified: int = 0  # API answers 304: they cost no rate limit
+    metadata_requests: int = 0  # GET of the metadata document (RFC 8414)
     authorization_headers: list[str] = field(default_factory=list)
     secrets_seen: set[str] = field(default_factory=set)  # issued or received: codes, tokens, verifiers

@@ -22,7 +22,7 @@ except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install 
 from support.errors import STEP_API, STEP_CONFIG, AuthError, safe_text
 from support.settings import is_github_com
 from support.token import Token, is_token_text, parse_scope_list
-from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, what_went_wrong
+from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, server_name, what_went_wrong
 
 # Pin the API version so a new default cannot change the fields under us (GitHub's REST versioning:
 # https://docs.github.com/en/rest/about-the-rest-api/api-versions).
@@ -145,17 +145,17 @@ def get_with_retries(session: requests.Session, url: str, params: dict[str, obje
     return response
 
 
-def delete_as_the_app(url: str, client_id: str, client_secret: str, body: dict[str, str], step: str) -> int:
-    """DELETE with the app's own credentials (HTTP Basic); the answer's status code.
+def delete_as_the_app(url: str, client_id: str, client_secret: str, body: dict[str, str],
+                      step: str) -> requests.Response:
+    """DELETE with the app's own credentials (HTTP Basic), and the answer.
 
     A redirect is never followed: it could carry the client secret to another host.
     """
     try:
-        response = requests.delete(url, auth=(client_id, client_secret), json=body, headers=api_headers(),
-                                   timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
+        return requests.delete(url, auth=(client_id, client_secret), json=body, headers=api_headers(),
+                               timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
     except requests.RequestException as error:
         raise AuthError(step, what_went_wrong(error, urlsplit(url).netloc)[0]) from error
-    return response.status_code
 
 
 def json_payload(response: requests.Response) -> object:
@@ -172,7 +172,7 @@ def local_time(epoch_seconds: str | None) -> str:
     try:
         return datetime.fromtimestamp(int(epoch_seconds or "")).strftime("%H:%M:%S")
     except (ValueError, OverflowError, OSError):
-        return "a time GitHub did not say"
+        return "a time the server did not say"
 
 
 def seconds_to_wait(response: requests.Response) -> int | None:
@@ -190,9 +190,10 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
     except (ValueError, AttributeError):
         message = ""
     path = safe_text(urlsplit(response.url).path, 200)  # a Link header from the server may have named it
+    server = server_name(response.url)  # "GitHub" for github.com; any other server by its host
     wait = seconds_to_wait(response)
     if status == 401:
-        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
+        return AuthError(STEP_API, f"{server} says Bad credentials: the token was revoked or has expired — "
                          f"{bad_token_fix}")
     if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
         limit = safe_text(response.headers.get("X-RateLimit-Limit", "?"), 20)
@@ -200,16 +201,17 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
         return AuthError(STEP_API, f"the API rate limit ({limit} requests an hour) is used up — it resets at "
                          f"{reset} local time; wait until then")
     if status in (403, 429) and wait is not None:
-        return AuthError(STEP_API, f"GitHub asks to slow down (secondary rate limit) — try again in {wait} s, "
+        return AuthError(STEP_API, f"{server} asks to slow down (secondary rate limit) — try again in {wait} s, "
                          f"at {local_time(str(int(time.time()) + wait))}")
     if status == 403:
         needed = safe_text(response.headers.get("X-Accepted-OAuth-Scopes"), 100) or "a scope the token lacks"
-        return AuthError(STEP_API, f"GitHub says {message or 'Forbidden'} for {path} — this needs {needed}; "
+        return AuthError(STEP_API, f"{server} says {message or 'Forbidden'} for {path} — this needs {needed}; "
                          "log in again asking for it")
     if status == 404:
-        return AuthError(STEP_API, f"GitHub says Not Found for {path} — it does not exist, or the token cannot "
+        return AuthError(STEP_API, f"{server} says Not Found for {path} — it does not exist, or the token cannot "
                          "see it (GitHub answers 404 for private things a token may not read): check the scopes")
     if status >= 500:
-        return AuthError(STEP_API, f"GitHub answered HTTP {status} for {path}, even after retrying — GitHub or a "
-                         "proxy is having trouble; try again later (https://www.githubstatus.com)")
-    return AuthError(STEP_API, f"GitHub answered HTTP {status} for {path}: {message or 'no message'}")
+        status_page = " (https://www.githubstatus.com)" if server == "GitHub" else ""
+        return AuthError(STEP_API, f"{server} answered HTTP {status} for {path}, even after retrying — the server "
+                         f"or a proxy is having trouble; try again later{status_page}")
+    return AuthError(STEP_API, f"{server} answered HTTP {status} for {path}: {message or 'no message'}")

@@ -87,7 +87,7 @@ class CallbackHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         if parts.path != self.server.callback_path:
-            self.send_page(Page(404, "Not found", "This address only answers GitHub's sign-in callback."))
+            self.send_page(Page(404, "Not found", "This address only answers the sign-in callback."))
             return
         self.server.handle_callback(parts.query, self.send_page)
 

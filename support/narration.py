@@ -26,7 +26,7 @@ def describe_authorization_request(request: AuthorizationRequestLike, client_id:
     """What each parameter of the authorization URL is for, in a line or two each."""
     return [
         f"  client_id={client_id}: which app is asking (public, not a secret).",
-        f"  redirect_uri={request.redirect_uri}: where GitHub sends the browser back; a loopback",
+        f"  redirect_uri={request.redirect_uri}: where the server sends the browser back; a loopback",
         "    address on this machine, so the code never crosses the network.",
         f"  scope={' '.join(request.scopes) or '(none)'}: the access asked for, kept narrow; you may grant less.",
         f"  state={request.state}: a random value that must come back unchanged; it proves",

@@ -15,10 +15,14 @@ import os
 import re
 from collections.abc import Collection
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from support.endpoints import ISSUER_PATH, ServerEndpoints, github_endpoints
 from support.errors import STEP_CALLBACK, STEP_CONFIG, AuthError, safe_text
+
+if TYPE_CHECKING:
+    from support.token import Token
 
 DEFAULT_SCOPES = "read:user"  # the narrowest scope that still shows who you are
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
@@ -26,11 +30,6 @@ DEFAULT_SERVER_URL = "https://github.com"
 GITHUB_COM_API_URL = "https://api.github.com"
 # GitHub Enterprise Server serves its REST API under the server's own host.
 ENTERPRISE_API_PATH = "/api/v3"
-AUTHORIZE_PATH = "/login/oauth/authorize"
-TOKEN_PATH = "/login/oauth/access_token"
-# GitHub names itself `<server>/login/oauth` in the callback's `iss` parameter (RFC 9207); step 2
-# compares it with this, so a response from another authorization server is never used.
-ISSUER_PATH = "/login/oauth"
 ENV_FILE_NAME = ".env"
 # Values copied unchanged from .env.example: refused, so that a forgotten one is named at once
 # instead of failing later as "incorrect_client_credentials" at GitHub.
@@ -85,24 +84,49 @@ class OAuthConfig(NamedTuple):
     # The host whose app GITHUB_CLIENT_SECRET belongs to, when --hostname named another: the secret
     # is then withheld (client_secret is empty), and messages say which settings that host needs.
     secret_belongs_to: str | None = None
+    # The server's issuer and endpoints: GitHub's paths from the settings, then what the server publishes
+    # (support/metadata.py) or what a saved login kept. None: GitHub's paths under server_url.
+    endpoints: ServerEndpoints | None = None
 
     @property
-    def authorize_url(self) -> str:
-        return self.server_url + AUTHORIZE_PATH
-
-    @property
-    def token_url(self) -> str:
-        return self.server_url + TOKEN_PATH
+    def server(self) -> ServerEndpoints:
+        return self.endpoints or github_endpoints(self.server_url)
 
     @property
     def issuer(self) -> str:
-        return self.server_url + ISSUER_PATH
+        return self.server.issuer
+
+    @property
+    def authorize_url(self) -> str:
+        return self.server.authorization_endpoint
+
+    @property
+    def token_url(self) -> str:
+        return self.server.token_endpoint
+
+    @property
+    def device_authorization_url(self) -> str:
+        return self.server.device_authorization_endpoint
+
+    @property
+    def revocation_url(self) -> str | None:
+        return self.server.revocation_endpoint
+
+    def for_login(self, token: Token) -> OAuthConfig:
+        """The settings a saved login was made with: its app (client ID and secret) and its server's endpoints,
+        whatever the current folder's .env says, so that each host's secret goes to that host only. A login
+        saved before logins kept their app uses today's settings, as it always did."""
+        if not token.client_id:
+            return self
+        same_app = token.client_id == self.client_id  # a secret set since (after the device flow) is this app's
+        return self._replace(client_id=token.client_id, endpoints=token.endpoints or self.endpoints,
+                             client_secret=token.client_secret or (self.client_secret if same_app else ""))
 
     def __repr__(self) -> str:
         # The client secret stays out of logs and tracebacks.
         return (f"OAuthConfig(client_id={self.client_id!r}, client_secret='…', scopes={self.scopes!r}, "
                 f"redirect={str(self.redirect)!r}, server_url={self.server_url!r}, api_url={self.api_url!r}, "
-                f"env_file={self.env_file!r}, secret_belongs_to={self.secret_belongs_to!r})")
+                f"issuer={self.issuer!r}, env_file={self.env_file!r}, secret_belongs_to={self.secret_belongs_to!r})")
 
 
 def config_error(variable: str, problem: str, fix: str = SETTINGS_HINT) -> AuthError:
@@ -217,19 +241,6 @@ def is_github_com(server_url: str) -> bool:
     return normal_url(server_url) == DEFAULT_SERVER_URL
 
 
-def issuer_required(config: OAuthConfig) -> bool:
-    """Whether a callback without `iss` must be refused: RFC 9207 §2.4 asks it of a client that knows
-    its server sends `iss`. github.com names itself in every callback; older GitHub Enterprise Server
-    and Gitea send none, so for them its absence is no sign of an attack."""
-    return is_github_com(config.server_url)
-
-
-def missing_issuer_error(config: OAuthConfig) -> AuthError:
-    return AuthError(STEP_CALLBACK, f"the callback names no issuer, though {host_of(config.server_url)} names "
-                     "itself in every callback — it may come from another authorization server (a mix-up attack), so "
-                     "its code was not used; run login again")
-
-
 def trusted_verification_uri(given: object, server_url: str) -> tuple[str, str | None]:
     """The page where the device flow's code is typed, and a warning if the server's own was set aside.
 
@@ -283,7 +294,7 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
     """Read the settings from the environment, after loading `.env` from the current folder.
 
     A variable already set in the environment wins over `.env`; `server_url` (from --hostname)
-    wins over both, and then the API URL follows it. Every problem is an AuthError that names
+    wins over both, and then the API URL and the issuer follow it. Every problem is an AuthError that names
     the variable, the fix, and the `.env` the settings came from. Reading the API with a token
     from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`, and the caller
     decides with `check_client_id`.
@@ -302,12 +313,12 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
             from_env_file = frozenset(set(os.environ) - before)  # what .env set, for messages
         env = dict(os.environ)
     secret_belongs_to = None
-    if server_url is not None:
+    if server_url is not None:  # another host: its own API and issuer, never those set for GITHUB_SERVER_URL
         configured = env.get("GITHUB_SERVER_URL", "").strip() or DEFAULT_SERVER_URL
         if normal_url(configured) != normal_url(server_url) and env.get("GITHUB_CLIENT_SECRET", "").strip():
             # The secret is the app's on the configured server: never posted to another host.
             secret_belongs_to = host_of(configured)
-        env = {**env, "GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": "",
+        env = {**env, "GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": "", "GITHUB_ISSUER": "",
                **({"GITHUB_CLIENT_SECRET": ""} if secret_belongs_to else {})}
     try:
         return read_settings(env, require_secret, require_client_id, env_file, from_env_file, secret_belongs_to)
@@ -352,6 +363,10 @@ def read_settings(env: dict[str, str], require_secret: bool, require_client_id: 
     api_url = parse_endpoint_url("GITHUB_API_URL", optional("GITHUB_API_URL", default_api))
     where = f"from {env_file}" if env_file and "GITHUB_API_URL" in from_env_file else "from the environment"
     check_api_on_server(api_url, server_url, where)
+    # Another server names itself differently (django-oauth-toolkit: <server>/o). Checked like a URL, but
+    # kept exactly as written: a callback's `iss` is compared with it character for character (RFC 9207 §2.4).
+    issuer = optional("GITHUB_ISSUER", server_url + ISSUER_PATH)
+    parse_endpoint_url("GITHUB_ISSUER", issuer)
     return OAuthConfig(
         client_id=client_id,
         client_secret=client_secret,
@@ -361,6 +376,7 @@ def read_settings(env: dict[str, str], require_secret: bool, require_client_id: 
         api_url=api_url,
         env_file=str(env_file) if env_file else None,
         secret_belongs_to=secret_belongs_to,
+        endpoints=github_endpoints(server_url, issuer),
     )
 
 

@@ -2,7 +2,9 @@
 
 `issuer` is the authorization server that issued a token and `resource` the only API it may be
 sent to; both travel with the token into the token file, so that a token for one host is never
-offered to another. Its repr masks both secrets.
+offered to another. So do the app it was issued to (client ID and secret) and its server's
+endpoints, so that refreshing or revoking it needs no settings from the folder you are in. Its
+repr masks both tokens and never shows the client secret.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from support.endpoints import ServerEndpoints
 from support.errors import mask, safe_text
 
 # What a token may hold: visible ASCII, RFC 6749 Appendix A.12's VSCHAR without the space, which
@@ -70,12 +73,18 @@ class Token(NamedTuple):
     issuer: str = ""
     resource: str = ""
     account: str | None = None
+    # The app that signed in and where its server's endpoints are: a refresh and a revocation use them,
+    # and the secret goes only to the server it was used with. None: a token from before they were kept.
+    client_id: str | None = None
+    client_secret: str | None = None
+    endpoints: ServerEndpoints | None = None
 
     def __repr__(self) -> str:
         return (
             f"Token(access_token={mask(self.access_token)!r}, scopes={self.scopes!r}, "
             f"expires_at={self.expires_at!r}, refresh_token={mask(self.refresh_token)!r}, "
-            f"issuer={self.issuer!r}, resource={self.resource!r}, account={self.account!r})"
+            f"issuer={self.issuer!r}, resource={self.resource!r}, account={self.account!r}, "
+            f"client_id={self.client_id!r})"
         )
 
     __str__ = __repr__
@@ -129,7 +138,8 @@ class Token(NamedTuple):
         return self.refresh_token_expires_at > (time.time() if now is None else now)
 
     def to_json(self) -> dict[str, object]:
-        return {**self._asdict(), "scopes": list(self.scopes)}
+        endpoints = self.endpoints.to_json() if self.endpoints else None
+        return {**self._asdict(), "scopes": list(self.scopes), "endpoints": endpoints}
 
     @classmethod
     def from_json(cls, data: object) -> Token:
@@ -141,7 +151,7 @@ class Token(NamedTuple):
         for name in ("token_type", "issuer", "resource"):
             if not isinstance(data.get(name), str):
                 raise ValueError(f"{name} is missing or not text")
-        for name in ("refresh_token", "account"):
+        for name in ("refresh_token", "account", "client_id", "client_secret"):
             if data.get(name) is not None and not isinstance(data[name], str):
                 raise ValueError(f"{name} is not text")
         for name in ("access_token", "refresh_token"):
@@ -154,5 +164,6 @@ class Token(NamedTuple):
         scopes = data.get("scopes")
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
             raise ValueError("scopes is not a list of text")
-        known = {name: data.get(name) for name in cls._fields if name != "scopes"}
-        return cls(**known, scopes=tuple(scopes))  # type: ignore[arg-type]
+        endpoints = None if data.get("endpoints") is None else ServerEndpoints.from_json(data["endpoints"])
+        known = {name: data.get(name) for name in cls._fields if name not in ("scopes", "endpoints")}
+        return cls(**known, scopes=tuple(scopes), endpoints=endpoints)  # type: ignore[arg-type]

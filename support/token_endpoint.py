@@ -4,13 +4,15 @@ Step 2 trades the code for a token here, the device flow polls here (at the pace
 and the token manager trades a refresh token for a new pair here. Watch for: the answer's body
 decides, never the status alone (GitHub reports errors with HTTP 200, servers that follow RFC 6749
 §5.2 with 400); redirects are never followed, because one could carry the client secret elsewhere;
-every request has a timeout.
+every request has a timeout. The client secret goes in the form body, as GitHub takes it, or as
+HTTP Basic to a server whose metadata lists only that (RFC 6749 §2.3.1).
 """
 
 from __future__ import annotations
 
+import base64
 import math
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 try:
     import requests
@@ -28,7 +30,7 @@ USER_AGENT = "dev-github-tool (OAuth chapter companion)"
 # The error codes a callback can carry from the authorization endpoint (RFC 6749 §4.1.2.1, and
 # GitHub's "Troubleshooting authorization request errors"), each with what a person should do.
 CALLBACK_ERROR_FIXES = {
-    "access_denied": "you declined the request on GitHub — run login again and choose Authorize",
+    "access_denied": "you declined the request — run login again and choose Authorize",
     "redirect_uri_mismatch": "the redirect URI is not one the app allows — set the app's "
                              "Authorization callback URL to http://127.0.0.1/callback",
     "application_suspended": "the OAuth app is suspended — its owner must contact GitHub support",
@@ -180,7 +182,7 @@ def read_token_endpoint_answer(response: requests.Response, step: str) -> dict[s
     if "error" in fields:
         raise token_endpoint_error(fields, step, server_name(response.url))
     if response.status_code >= 400:
-        raise AuthError(step, f"{host} answered HTTP {response.status_code} — GitHub or a proxy is having "
+        raise AuthError(step, f"{host} answered HTTP {response.status_code} — the server or a proxy is having "
                         "trouble; try again later")
     return fields
 
@@ -200,24 +202,40 @@ def network_failure(error: requests.RequestException, host: str, step: str, fix:
     return NoAnswer(step, f"{what} — {fix or usual_fix}")
 
 
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """RFC 6749 §2.3.1: HTTP Basic, with the client ID and secret each form-url-encoded first (Appendix B),
+    so that a ":" or "%" in either cannot be misread."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def client_authentication(config: OAuthConfig, with_secret: bool = True) -> tuple[dict[str, str], dict[str, str]]:
+    """The app's credentials for the authorization server, as form fields and headers: HTTP Basic when
+    the server's metadata lists only that (servers MUST take it, RFC 6749 §2.3.1), else the form body,
+    as GitHub takes them. Without the secret (the device flow), the client ID alone names the app."""
+    if not with_secret:
+        return {"client_id": config.client_id}, {}
+    if config.server.takes_basic_only:
+        return {}, {"Authorization": basic_authorization(config.client_id, config.client_secret)}
+    return {"client_id": config.client_id, "client_secret": config.client_secret}, {}
+
+
 def post_to_token_endpoint(config: OAuthConfig, form: dict[str, str], step: str,
                            with_secret: bool = True) -> dict[str, object]:
     """POST to the token endpoint, the one request that carries the client secret (the device
     flow's polls carry none: `with_secret=False`)."""
-    credentials = {"client_id": config.client_id}
-    if with_secret:
-        credentials["client_secret"] = config.client_secret
-    return post_form(config.token_url, {**credentials, **form}, step)
+    credentials, headers = client_authentication(config, with_secret)
+    return post_form(config.token_url, {**credentials, **form}, step, headers)
 
 
-def post_form(url: str, form: dict[str, str], step: str) -> dict[str, object]:
+def post_form(url: str, form: dict[str, str], step: str, headers: dict[str, str] | None = None) -> dict[str, object]:
     """POST a form to one of the authorization server's endpoints and read its answer."""
     host = urlsplit(url).netloc
     try:
         response = requests.post(
             url,
             data=form,
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
             timeout=HTTP_TIMEOUT_SECONDS,
             # A redirect could carry the secret and the code to another host (307 keeps the body).
             allow_redirects=False,
@@ -230,7 +248,10 @@ def post_form(url: str, form: dict[str, str], step: str) -> dict[str, object]:
 
 
 def token_from_fields(config: OAuthConfig, fields: dict[str, object], step: str) -> Token:
+    """The token, with the app and the endpoints it came from: a refresh and a revocation use them."""
     try:
-        return Token.from_token_response(fields, issuer=config.server_url, resource=config.api_url)
+        token = Token.from_token_response(fields, issuer=config.server_url, resource=config.api_url)
     except ValueError as error:
         raise AuthError(step, f"the answer from {config.server_url} is not usable ({error}) — try again") from error
+    return token._replace(client_id=config.client_id or None, client_secret=config.client_secret or None,
+                          endpoints=config.endpoints)

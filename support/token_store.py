@@ -18,10 +18,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from support.errors import STEP_STORE, AuthError, mask
 from support.settings import normal_url
 from support.token import Token
+
+if TYPE_CHECKING:
+    from support.settings import OAuthConfig
 
 APP_DIR_NAME = "dev-github-tool"
 TOKEN_FILE_NAME = "token.json"
@@ -305,6 +309,16 @@ class TokenStore:
             return self._fail(f"cannot be locked: {self.lock_path.name} is a symbolic link, which is never followed",
                               f"delete {self.lock_path}, then try again")
         return self._fail(f"cannot be locked ({error.strerror})", f"check {self.lock_path}, then try again")
+
+    def settings_of_the_login(self, config: OAuthConfig) -> OAuthConfig:
+        """`config` with the app (client ID and secret) and endpoints this issuer's login was made with, so
+        that reading, refreshing and revoking need no .env in the current folder (OAuthConfig.for_login).
+        Unchanged when there is no login, or the file is damaged (the command itself then says so)."""
+        try:
+            saved = self.load()
+        except AuthError:
+            return config
+        return config if saved is None else config.for_login(saved)
 
 
 def normal_entries(entries: dict[str, Token]) -> dict[str, Token]:

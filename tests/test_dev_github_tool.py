@@ -326,8 +326,10 @@ def test_a_replaced_token_that_cannot_be_revoked_is_a_note_not_an_error(cli, git
            in forced.stdout
 
 
-def test_logout_without_the_client_secret_says_why_and_where_once(cli, github):
+def test_logout_without_the_client_secret_says_why_and_where_once(cli, github, token_path):
     cli.point_at(github).run("login")
+    # A login that kept no secret (one saved before logins kept their app's), and none in the settings.
+    write_saved(token_path, {**read_saved(token_path), "client_secret": None})
     result = cli.run("logout", extra_env={"GITHUB_CLIENT_SECRET": ""})
     assert one_clean_line(result)
     assert "revoking needs the client secret, and GITHUB_CLIENT_SECRET is not set, so the token was not revoked" \

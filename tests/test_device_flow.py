@@ -51,7 +51,8 @@ def test_a_device_token_refreshes_without_the_client_secret(cli, token_path):
 def test_a_browser_flow_token_without_the_secret_says_to_set_it(cli, expiring_github, token_path):
     assert cli.point_at(expiring_github).run("login").returncode == 0  # the browser flow: refresh needs the secret
     saved = read_saved(token_path)
-    write_saved(token_path, {**saved, "expires_at": time.time() - 1})
+    # A login that kept no secret (one saved before logins kept their app's), and none in the settings.
+    write_saved(token_path, {**saved, "expires_at": time.time() - 1, "client_secret": None})
     result = cli.run("repos", extra_env=NO_SECRET)
     assert one_clean_line(result) and "GITHUB_CLIENT_SECRET is not set, and the server needs it" in result.stderr
 

@@ -21,10 +21,11 @@ import responses
 import support.page_cache
 from support.errors import AuthError
 from support.page_cache import PageCache
-from support.settings import issuer_required, load_config, server_url_for, trusted_verification_uri
+from support.metadata import issuer_required
+from support.settings import load_config, server_url_for, trusted_verification_uri
 from support.token import Token
 from support.token_store import TokenStore
-from tests.helpers import APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, read_saved, sign_in
+from tests.helpers import APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, read_saved, sign_in, write_saved
 from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings
 import chapter
 
@@ -448,7 +449,7 @@ def test_a_callback_without_iss_from_github_com_is_refused(step1, step2):
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(config.token_url, json={"access_token": "gho_from_the_wrong_server", "token_type": "bearer"})
-        with pytest.raises(AuthError, match="names no issuer, though github.com names itself") as caught:
+        with pytest.raises(AuthError, match="names no issuer, though GitHub names itself") as caught:
             sign_in(step2, config, browse)
         assert len(mock.calls) == 0 and caught.value.step == "step 2 (callback)"
 
@@ -462,8 +463,9 @@ def test_only_servers_known_to_send_iss_must_send_it(step1, github):
 
 @pytest.fixture
 def two_servers():
+    # Two apps, each with its own secret, as on two real hosts.
     with LocalGitHub(Settings(approval="auto")) as first, \
-            LocalGitHub(Settings(approval="auto", login="hubot")) as second:
+            LocalGitHub(Settings(approval="auto", login="hubot", client_secret="hubot-app-CANARY-secret")) as second:
         yield first, second
 
 
@@ -475,13 +477,27 @@ def test_login_on_another_host_does_not_post_this_hosts_client_secret(cli, two_s
     assert second.counters.token_requests == 0 and second.counters.connections == 0
 
 
-def test_logout_on_another_host_does_not_send_this_hosts_client_secret(cli, two_servers, token_path):
+def test_logout_on_another_host_revokes_with_that_hosts_own_secret(cli, two_servers, token_path):
     first, second = two_servers
-    assert cli.point_at(second).run("login").returncode == 0  # second's settings, for second
+    assert cli.point_at(second).run("login").returncode == 0  # second's app, kept with second's login
+    result = cli.point_at(first).run("logout", "--hostname", host(second))  # the settings now name first's app
+    assert result.returncode == 0, result.stderr
+    assert second.counters.revocations == 1  # second checks its own secret: first's would have been refused
+    assert not token_path.exists()
+
+
+def test_logout_of_an_old_login_on_another_host_does_not_send_this_hosts_client_secret(cli, two_servers,
+                                                                                       token_path):
+    first, second = two_servers
+    assert cli.point_at(second).run("login").returncode == 0
+    entry = read_saved(token_path)
+    write_saved(token_path, {name: value for name, value in entry.items()
+                             if name not in ("client_id", "client_secret")})  # as saved before logins kept their app
     result = cli.point_at(first).run("logout", "--hostname", host(second))
-    assert one_clean_line(result) and "revoking needs the client secret, and GITHUB_CLIENT_SECRET belongs to your " \
+    assert one_clean_line(result), result.stderr
+    assert "revoking needs the client secret, and GITHUB_CLIENT_SECRET belongs to your " \
         f"OAuth app on {host(first)}" in result.stderr
-    assert second.counters.revocations == 0 and not token_path.exists()
+    assert second.counters.revocations == 0
 
 
 # -- 11. a login as someone else forgets the previous account's pages ---------------------------------------------

@@ -8,9 +8,16 @@ import pytest
 import requests
 
 from support.errors import AuthError
+from support.metadata import discover
+from support.token_endpoint import basic_authorization
 from tests.helpers.marked_stand_in import LocalGitHub, Settings
 from tests.helpers import TOOL, fetch, one_clean_line, sign_in
 from tests.helpers.authlib_server import AuthlibGitHub
+
+
+def settings_for(step1, server):
+    """The settings a login uses: the environment's, with the endpoints the server publishes (RFC 8414)."""
+    return discover(step1.load_config(env=server.environment()))
 
 
 def authorization_code(step1, config, redirect_uri="http://127.0.0.1:4000/callback"):
@@ -20,7 +27,7 @@ def authorization_code(step1, config, redirect_uri="http://127.0.0.1:4000/callba
     return request, parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
 
 
-def test_a_wrong_state_never_reaches_authlibs_token_endpoint(step2, config_for):
+def test_a_wrong_state_never_reaches_authlibs_token_endpoint(step1, step2):
     seen = {}
 
     def browse(url):
@@ -33,14 +40,14 @@ def test_a_wrong_state_never_reaches_authlibs_token_endpoint(step2, config_for):
         return True
 
     with AuthlibGitHub() as authlib:
-        assert sign_in(step2, config_for(authlib), browse).access_token  # the genuine callback still works
+        assert sign_in(step2, settings_for(step1, authlib), browse).access_token  # the genuine callback still works
     assert seen["forged"][0] == 400 and seen["requests after the forgery"] == 0
     assert authlib.counters.token_requests == 1
 
 
 def test_a_callback_naming_another_issuer_never_reaches_authlibs_token_endpoint(runner):
     # Authlib itself names the wrong issuer here, as a server in a mix-up attack would.
-    with AuthlibGitHub(issuer="https://evil.example/login/oauth") as authlib:
+    with AuthlibGitHub(callback_issuer="https://evil.example/login/oauth") as authlib:
         result = runner.point_at(authlib).run(TOOL, "login", "--timeout", "30")
     assert one_clean_line(result)
     assert result.stderr.startswith("login failed at step 2 (callback): the callback names "
@@ -52,13 +59,13 @@ def test_a_callback_naming_another_issuer_never_reaches_authlibs_token_endpoint(
 
 def test_authlib_answers_errors_with_http_400_json_and_the_tool_understands(step1, step2):
     with AuthlibGitHub() as authlib:
-        config = step1.load_config(env=authlib.environment())
+        config = settings_for(step1, authlib)
         request, code = authorization_code(step1, config)
         step2.exchange_code_for_token(config, code, request)
         raw = requests.post(config.token_url, timeout=10, data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier, "client_id": config.client_id,
-            "client_secret": config.client_secret})
+            "code_verifier": request.code_verifier},
+            headers={"Authorization": basic_authorization(config.client_id, config.client_secret)})
         with pytest.raises(AuthError) as caught:
             step2.exchange_code_for_token(config, code, request)  # the code is spent
     assert raw.status_code == 400 and raw.json()["error"] == "invalid_grant"  # RFC 6749 §5.2
@@ -87,7 +94,7 @@ def test_an_exchange_without_grant_type_works_only_at_github(step1, server, refu
             "strict": lambda: LocalGitHub(Settings(approval="auto", strict=True)),
             "authlib": AuthlibGitHub}[server]
     with make() as oauth_server:
-        config = step1.load_config(env=oauth_server.environment())
+        config = settings_for(step1, oauth_server)
         request, code = authorization_code(step1, config)
         answer = requests.post(config.token_url, timeout=10, headers={"Accept": "application/json"}, data={
             "code": code, "redirect_uri": request.redirect_uri, "code_verifier": request.code_verifier,

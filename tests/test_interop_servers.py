@@ -1,11 +1,15 @@
 """The whole chapter, run as a reader runs it, against three authorization servers (`oauth_server`):
 the stand-in as lenient as github.com, its strict RFC 6749/7636 mode, and Authlib, which nobody here
-wrote. A client that works only thanks to GitHub's leniency fails here.
+wrote. A client that works only thanks to GitHub's leniency fails here, and so does one that knows
+only GitHub: Authlib has an issuer and endpoints of its own, found in its metadata (RFC 8414), takes
+the client secret only as HTTP Basic, and revokes at an RFC 7009 endpoint.
 """
 
+import base64
 import hashlib
 import json
 import time
+from urllib.parse import quote_plus
 
 import requests
 
@@ -30,7 +34,7 @@ def test_login_status_repos_logout(runner, cli, oauth_server, token_path):
     assert login.returncode == 0, login.stderr
     assert "Logged in to" in login.stdout and "as octocat" in login.stdout
     # Each server names itself in the callback, and the tool checked it (RFC 9207).
-    assert f"It named {oauth_server.url}/login/oauth as its issuer" in login.stdout
+    assert f"It named {oauth_server.issuer} as its issuer" in login.stdout
 
     status = cli.point_at(oauth_server).run("status", "--json")
     assert status.returncode == 0, status.stderr
@@ -59,12 +63,22 @@ def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(cli, oa
     new = read_saved(token_path)
     assert new["access_token"] != old["access_token"] and new["refresh_token"] != old["refresh_token"]
     # Rotation, checked by the server itself: the spent refresh token is refused.
-    app = oauth_server.environment()
-    reuse = requests.post(f"{oauth_server.url}/login/oauth/access_token", timeout=10,
-                          headers={"Accept": "application/json"},
-                          data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"],
-                                "client_id": app["GITHUB_CLIENT_ID"], "client_secret": app["GITHUB_CLIENT_SECRET"]})
+    reuse = post_as_the_app(oauth_server, new["endpoints"], {"grant_type": "refresh_token",
+                                                             "refresh_token": old["refresh_token"]})
     assert reuse.json()["error"] in ("bad_refresh_token", "invalid_grant")  # GitHub's code / RFC 6749 §5.2's
+
+
+def post_as_the_app(oauth_server, endpoints: dict, form: dict) -> requests.Response:
+    """POST to the token endpoint the login found, authenticated as that server takes it."""
+    app = oauth_server.environment()
+    client_id, secret = app["GITHUB_CLIENT_ID"], app["GITHUB_CLIENT_SECRET"]
+    if endpoints["token_endpoint_auth_methods"] == ["client_secret_basic"]:
+        pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()  # RFC 6749 §2.3.1
+        headers, credentials = {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}, {}
+    else:
+        headers, credentials = {}, {"client_id": client_id, "client_secret": secret}
+    return requests.post(endpoints["token_endpoint"], timeout=10, data={**credentials, **form},
+                         headers={"Accept": "application/json", **headers})
 
 
 def test_eight_processes_with_an_expired_token_refresh_once(cli, oauth_server, token_path):

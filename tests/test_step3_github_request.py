@@ -89,8 +89,9 @@ def test_a_revoked_token_is_bad_credentials_log_in_again(step3, github, config_f
     client = step3.GitHubClient(config, Token(access_token="gho_revoked_5678", resource=config.api_url))
     with pytest.raises(AuthError) as caught:
         client.get_user()
-    assert str(caught.value) == ("step 3 (API request): GitHub says Bad credentials: the token was revoked or "
-                                 "has expired — run login again")
+    # The stand-in is not github.com: the message names it by its host, not as GitHub.
+    assert str(caught.value) == (f"step 3 (API request): 127.0.0.1:{github.port} says Bad credentials: the token "
+                                 "was revoked or has expired — run login again")
 
 
 def test_a_used_up_rate_limit_says_when_it_resets(step3, config_for):

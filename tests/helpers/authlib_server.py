@@ -1,17 +1,24 @@
-"""An authorization server nobody here wrote: Authlib's RFC 6749 server on 127.0.0.1, at GitHub's paths.
+"""An authorization server nobody here wrote: Authlib's RFC 6749 server on 127.0.0.1, with its own issuer.
 
 The interoperability tests run the chapter's own flow against it, so that "the suite passes" means
 more than "our stand-in agrees with us". Authlib (https://docs.authlib.org) decides everything an
 OAuth server decides: it requires `grant_type`, an identical `redirect_uri` at the exchange, a PKCE
 S256 verifier and client authentication; it refuses repeated parameters; it answers errors as
 RFC 6749 §5.2 says (HTTP 400 or 401, JSON) where GitHub answers HTTP 200; it rotates refresh
-tokens and names itself in the callback (`iss`, RFC 9207, its IssuerParameter extension). Its
-resource protector (RFC 6750) guards /api/v3/user and /api/v3/user/repos.
+tokens, names itself in the callback (`iss`, RFC 9207, its IssuerParameter extension) and revokes
+tokens at an RFC 7009 endpoint. Its resource protector (RFC 6750) guards /api/v3/user and
+/api/v3/user/repos.
+
+Unlike GitHub, and like django-oauth-toolkit, its issuer is `<server>/o`, its endpoints live under
+/o/, it takes the client secret only as HTTP Basic (the one client authentication RFC 6749 §2.3.1
+makes every server take), and it has no `DELETE /applications/{client_id}/token`: a client finds all
+of this in its metadata (RFC 8414), published at the path-inserted address (§3.1) or, with
+`metadata_at="appended"`, at the issuer with the well-known path appended. Its client secret holds
+characters that only a correctly encoded Basic header carries (RFC 6749 §2.3.1, Appendix B).
 
 Written here, because Authlib leaves them to the application: in-memory storage, a consent that
-approves (or denies) at once, RFC 8252's any-port rule for the loopback redirect, the data the API
-returns, and GitHub's revocation path (DELETE /applications/{client_id}/token, Basic auth), which
-is GitHub's own and not RFC 7009.
+approves (or denies) at once, RFC 8252's any-port rule for the loopback redirect, the metadata
+document, and the data the API returns.
 """
 
 from __future__ import annotations
@@ -26,11 +33,12 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProte
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE, DeviceAuthorizationEndpoint, DeviceCodeGrant
 from authlib.oauth2.rfc8628.models import DeviceCredentialDict
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from stand_in import DEMO_CALLBACK_URL, Counters, Settings
@@ -38,7 +46,10 @@ from stand_in.rest_api import repositories
 from tests.helpers.marked_stand_in import SECRET_MARKER
 
 CLIENT_ID = "interop-client"
-CLIENT_SECRET = f"interop-{SECRET_MARKER}-client-secret"  # leaks show, as the stand-in's do
+# Leaks show, as the stand-in's do; "%2F" and "+" survive HTTP Basic only when form-url-encoded first.
+CLIENT_SECRET = f"interop-{SECRET_MARKER}-client-secret%2F+"
+ISSUER_PATH = "/o"  # django-oauth-toolkit's default: the issuer is <server>/o
+WELL_KNOWN_PATH = "/.well-known/oauth-authorization-server"
 SCOPES = ("read:user", "repo")
 TOKEN_LIFETIME_SECONDS = 28800  # GitHub's eight hours, so a token expires only when a test says so
 CODE_LIFETIME_SECONDS = 600
@@ -70,9 +81,9 @@ class Client(ClientMixin):
         return hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        # The secret in the form body (RFC 6749 §2.3.1), as GitHub's clients send it; or none at
-        # all, which only the device flow's grant and endpoint offer (RFC 8628 §3.1, §3.4).
-        return method in ("client_secret_post", "none")
+        # The secret as HTTP Basic only (RFC 6749 §2.3.1), never in the form body as GitHub takes it;
+        # or none at all, which only the device flow's grant and endpoint offer (RFC 8628 §3.1, §3.4).
+        return method in ("client_secret_basic", "none")
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
@@ -137,13 +148,17 @@ class IssuedToken(TokenMixin):
 
 
 class AuthlibGitHub:
-    """Authlib behind GitHub's paths, in a thread; the same face as LocalGitHub for the tests:
-    `url`, `api_url`, `environment()`, `counters` (token_requests, refreshes, revocations)."""
+    """Authlib with its own issuer and paths, in a thread; the same face as LocalGitHub for the tests:
+    `url`, `api_url`, `issuer`, `environment()`, `counters` (token_requests, refreshes, revocations)."""
 
-    def __init__(self, approve: bool = True, issuer: str | None = None, slow_downs: int = 0) -> None:
+    def __init__(self, approve: bool = True, callback_issuer: str | None = None, slow_downs: int = 0,
+                 metadata_at: str | None = "inserted", revocation_endpoint: bool = True,
+                 names_itself: bool = True) -> None:
         self.client = Client()
         self.approve = approve
         self.slow_downs = slow_downs  # how many early polls Authlib answers slow_down (RFC 8628 §3.5)
+        self.metadata_at = metadata_at  # "inserted" (RFC 8414 §3.1), "appended", or None: no metadata
+        self.revocation_endpoint = revocation_endpoint  # False: no RFC 7009 endpoint, and no other way
         self.device_credentials: dict[str, DeviceCredentialDict] = {}  # by device_code
         self.device_decisions: dict[str, bool] = {}  # by user_code: approved or denied
         self.counters = Counters()
@@ -154,12 +169,34 @@ class AuthlibGitHub:
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.api_url = self.url + "/api/v3"
-        self.issuer = issuer or self.url + "/login/oauth"  # another value plays a mix-up
+        self.issuer = self.url + ISSUER_PATH
+        self.callback_issuer = callback_issuer or self.issuer  # another value plays a mix-up
+        self.names_itself = names_itself  # False: callbacks carry no `iss`, though the metadata promises one
+        self.token_url = self.issuer + "/token"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
                                         daemon=True)
 
     def environment(self) -> dict[str, str]:
-        return {"GITHUB_CLIENT_ID": CLIENT_ID, "GITHUB_CLIENT_SECRET": CLIENT_SECRET, "GITHUB_SERVER_URL": self.url}
+        return {"GITHUB_CLIENT_ID": CLIENT_ID, "GITHUB_CLIENT_SECRET": CLIENT_SECRET, "GITHUB_SERVER_URL": self.url,
+                "GITHUB_ISSUER": self.issuer}
+
+    def metadata(self) -> dict[str, object]:
+        """Its RFC 8414 document: what a client needs to find everything above."""
+        document = {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.issuer + "/authorize",
+            "token_endpoint": self.token_url,
+            "device_authorization_endpoint": self.issuer + "/device",
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_CODE_GRANT_TYPE],
+            "code_challenge_methods_supported": ["S256"],
+        }
+        if self.revocation_endpoint:
+            document.update(revocation_endpoint=self.issuer + "/revoke",
+                            revocation_endpoint_auth_methods_supported=["client_secret_basic"])
+        return document
 
     def __enter__(self) -> AuthlibGitHub:
         self._thread.start()
@@ -182,10 +219,17 @@ class AuthlibGitHub:
         server.register_extension(self.issuer_parameter())
         server.register_grant(self.device_grant())
         server.register_endpoint(self.device_endpoint())
+        server.register_endpoint(self.revocation())
         protect = ResourceProtector()
         protect.register_token_validator(self.bearer_validator())
+        metadata_path = {"inserted": WELL_KNOWN_PATH + ISSUER_PATH, "appended": ISSUER_PATH + WELL_KNOWN_PATH}
 
-        @app.get("/login/oauth/authorize")
+        if self.metadata_at is not None:
+            @app.get(metadata_path[self.metadata_at])
+            def metadata():
+                return jsonify(self.metadata())
+
+        @app.get(ISSUER_PATH + "/authorize")
         def authorize():
             try:  # Authlib's checks: client, redirect_uri, response_type, PKCE, repeated parameters
                 grant = server.get_consent_grant(end_user=USER)
@@ -193,13 +237,13 @@ class AuthlibGitHub:
                 return server.handle_error_response(None, error)
             return server.create_authorization_response(grant_user=USER if self.approve else None, grant=grant)
 
-        @app.post("/login/oauth/access_token")
+        @app.post(ISSUER_PATH + "/token")
         def access_token():
             with self.lock:
                 self.counters.token_requests += 1
             return server.create_token_response()
 
-        @app.post("/login/device/code")
+        @app.post(ISSUER_PATH + "/device")
         def device_code():
             return server.create_endpoint_response(DeviceAuthorizationEndpoint.ENDPOINT_NAME)
 
@@ -214,18 +258,10 @@ class AuthlibGitHub:
             include_private = "repo" in current_token.get_scope().split()
             return jsonify(repositories(Settings(), self.api_url, include_private))
 
-        @app.delete("/api/v3/applications/<client_id>/token")
-        def revoke(client_id: str):
-            auth = request.authorization
-            if client_id != CLIENT_ID or auth is None or auth.username != CLIENT_ID \
-                    or not self.client.check_client_secret(auth.password or ""):
-                return jsonify(message="Bad credentials"), 401
-            token = self.tokens.get((request.get_json(silent=True) or {}).get("access_token", ""))
-            if token is None or token.revoked:
-                return jsonify(message="Not Found"), 404
-            token.revoked = True  # the access token and its refresh token, as GitHub revokes both
-            self.counters.revocations += 1
-            return "", 204
+        if self.revocation_endpoint:
+            @app.post(ISSUER_PATH + "/revoke")
+            def revoke():
+                return server.create_endpoint_response(RevocationEndpoint.ENDPOINT_NAME)
 
         return app
 
@@ -245,7 +281,7 @@ class AuthlibGitHub:
         outer = self
 
         class CodeGrant(grants.AuthorizationCodeGrant):
-            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_post"]
+            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic"]
 
             def save_authorization_code(self, code: str, oauth_request) -> None:
                 data = oauth_request.payload.data
@@ -272,7 +308,7 @@ class AuthlibGitHub:
         outer = self
 
         class RotatingRefreshGrant(grants.RefreshTokenGrant):
-            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_post"]
+            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic"]
             INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every refresh returns a new refresh token
 
             def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
@@ -304,7 +340,7 @@ class AuthlibGitHub:
 
         class DeviceEndpoint(DeviceAuthorizationEndpoint):
             def get_verification_uri(self) -> str:
-                return f"{outer.url}/login/device"
+                return f"{outer.issuer}/device/verify"
 
             def save_device_credential(self, client_id: str, scope: str, data: dict) -> None:
                 outer.device_credentials[data["device_code"]] = DeviceCredentialDict(
@@ -336,10 +372,26 @@ class AuthlibGitHub:
         outer = self
 
         class Issuer(IssuerParameter):
-            def get_issuer(self) -> str:
-                return outer.issuer
+            def get_issuer(self) -> str | None:
+                return outer.callback_issuer if outer.names_itself else None
 
         return Issuer()
+
+    def revocation(self) -> RevocationEndpoint:
+        outer = self
+
+        class Revocation(RevocationEndpoint):  # RFC 7009; its client authentication: HTTP Basic only
+            def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+                return next((token for token in outer.tokens.values()
+                             if token_string in (token.access_token, token.refresh_token)), None)
+
+            def revoke_token(self, token: IssuedToken, request) -> None:
+                with outer.lock:
+                    if not token.revoked:
+                        outer.counters.revocations += 1
+                    token.revoked = True  # the access token and its refresh token: the whole grant
+
+        return Revocation(None)
 
     def bearer_validator(self) -> BearerTokenValidator:
         outer = self
