@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support import narration
+from support.api_http import revoke_github_token
 from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.loopback import open_browser_in_background, print_now, sleep_in_slices
@@ -100,14 +101,16 @@ def request_device_code(config: OAuthConfig, scopes: tuple[str, ...]) -> DeviceC
     )
 
 
-def poll_for_token(config: OAuthConfig, device: DeviceCode) -> Token:
-    """RFC 8628 §3.4-3.5: ask, at the server's pace, until you approve, decline, or the code expires."""
+def poll_for_token(config: OAuthConfig, device: DeviceCode, wait: float | None = None) -> Token:
+    """RFC 8628 §3.4-3.5: ask, at the server's pace, until you approve, decline, or the code expires
+    (or `wait` seconds pass, when that is sooner: login's --timeout)."""
     interval = device.interval
-    deadline = monotonic() + device.expires_in
+    deadline = monotonic() + (device.expires_in if wait is None else wait)
     while True:
         pause(interval)
         if monotonic() >= deadline:
-            raise AuthError(STEP_DEVICE, EXPIRED)
+            raise AuthError(STEP_DEVICE, EXPIRED if wait is None or wait >= device.expires_in else
+                            f"no approval within {format_duration(wait)} (--timeout) — run login --device again")
         try:
             fields = post_to_token_endpoint(config, {"grant_type": DEVICE_GRANT, "device_code": device.device_code},
                                             STEP_DEVICE, with_secret=False)  # "not needed for the device flow"
@@ -129,8 +132,10 @@ def sign_in_with_device(
     open_browser: Callable[[str], bool] | None = None,
     explain: bool = False,
     confirm: Callable[[Token], Token] | None = None,
+    timeout: float | None = None,
 ) -> Token:
-    """The whole device flow: get the codes, show yours, wait for your approval, return the token."""
+    """The whole device flow: get the codes, show yours, wait for your approval (until the code expires,
+    or `timeout` seconds if that is sooner), return the token."""
     scopes = config.scopes if scopes is None else scopes
     device = request_device_code(config, scopes)
     if explain:
@@ -141,8 +146,9 @@ def sign_in_with_device(
         # Best effort, in a thread of its own as step 2 opens it. Over SSH there may be no browser,
         # and the code and the address are on screen anyway: a failure needs no word.
         open_browser_in_background(open_browser, device.verification_uri, say=lambda line: None)
-    say(f"Waiting up to {format_duration(device.expires_in)} for you to approve it…")
-    token = poll_for_token(config, device)
+    wait = min(device.expires_in, timeout or device.expires_in)  # --timeout, when it ends the wait sooner
+    say(f"Waiting up to {format_duration(wait)} for you to approve it…")
+    token = poll_for_token(config, device, wait)
     return confirm(token) if confirm else token
 
 
@@ -152,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
-        print(save_new_login(sign_in_with_device(load_config(require_secret=False), say=print_now)))
+        config = load_config(require_secret=False)
+        token = sign_in_with_device(config, say=print_now)
+        print(save_new_login(token, revoke_github_token(config)))  # and revoke the token it replaces, as login does
 
     return run_step_script("device_flow.py", sign_in_and_save)
 

@@ -7,7 +7,8 @@ Watch for: an access token that expires within a minute is refreshed before it i
 refresh happens under a lock shared by every process, with a fresh read of the token file, so that
 each refresh token is spent exactly once (providers that rotate them treat a reuse as theft), and
 only after a write check says the new pair can be kept. TokenManager knows nothing of GitHub: the
-provider's refresh and revocation requests come in as plain functions, GitHub's at the end.
+provider's refresh and revocation requests come in as plain functions, GitHub's at the end (its
+revocation request is in support/api_http.py, where the step scripts use it too).
 Saving the file (atomic, private, locked) is plumbing: support/token_store.py.
 """
 
@@ -18,14 +19,14 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from support.api_http import delete_as_the_app
+from support.api_http import revoke_github_token
 from support.cli import parse_arguments, run_step_script
-from support.errors import STEP_REFRESH, STEP_REVOKE, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
+from support.errors import STEP_REFRESH, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
 from support.output import describe_token, refresh_outcome
 from support.settings import OAuthConfig, load_config
 from support.token import Token
-from support.token_endpoint import TokenEndpointError, post_to_token_endpoint, server_name, token_from_fields
-from support.token_store import TokenStore
+from support.token_endpoint import TokenEndpointError, post_to_token_endpoint, token_from_fields
+from support.token_store import LockUnavailable, TokenStore
 
 # Refresh a little before the deadline: a token that expires while a request is in flight fails.
 REFRESH_MARGIN_SECONDS = 60
@@ -77,7 +78,12 @@ class TokenManager:
         token = self._require(self.store.load())
         if not token.expires_within(self.margin, self.clock()):
             return token
-        return self.refresh(only_if_expiring=True)
+        try:
+            return self.refresh(only_if_expiring=True)
+        except LockUnavailable:
+            if token.is_expired(self.clock()):
+                raise
+            return token  # a read-only folder: use it while it lasts, as when the write check fails below
 
     def refresh(self, only_if_expiring: bool = False) -> Token:
         with self.store.lock():
@@ -112,8 +118,8 @@ class TokenManager:
                 self.store.save(kept)
                 return kept
             self.store.delete()
-            raise AuthError(STEP_REFRESH,
-                            f"{error.message}; the saved token was removed — run login again") from error
+            raise RefreshRejected(STEP_REFRESH,
+                                  f"{error.message}; the saved token was removed — run login again") from error
         except AuthError:
             if still_valid:
                 return token  # a network hiccup: the token still works for a little while
@@ -149,7 +155,7 @@ class TokenManager:
                     problem = error.message
             else:
                 problem = "this provider has no revocation endpoint"
-            self.store.delete()
+            self.store.delete(revoked=problem is None)  # if it cannot, it says the token it keeps is dead
             return LogoutResult(had_token=True, revoked=problem is None, problem=problem, token=token)
 
 
@@ -183,32 +189,9 @@ def refresh_github_token(config: OAuthConfig) -> RefreshFunction:
     return refresh
 
 
-def revoke_github_token(config: OAuthConfig) -> RevokeFunction:
-    """GitHub's revocation: DELETE /applications/{client_id}/token, as the app (GitHub has no RFC 7009 endpoint)."""
-
-    def revoke(token: Token) -> None:
-        # Each failure says only why the token was not revoked; the caller says where to do it by hand.
-        if token.resource != config.api_url:
-            raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
-                            "was not sent there to be revoked")
-        if not config.client_secret:
-            raise AuthError(STEP_REVOKE, "revoking needs GITHUB_CLIENT_SECRET, which is not set")
-        url = f"{config.api_url}/applications/{config.client_id}/token"
-        status = delete_as_the_app(url, config.client_id, config.client_secret, {"access_token": token.access_token},
-                                   STEP_REVOKE)
-        # 404 and 422 mean GitHub no longer knows the token: it is as good as revoked.
-        if status not in (204, 404, 422):
-            raise AuthError(STEP_REVOKE, f"{server_name(url)} answered HTTP {status}")
-
-    return revoke
-
-
-def revocation_page(token: Token) -> str:
-    """Where a person revokes a token by hand: the applications page of the server that issued it."""
-    return f"{token.issuer}/settings/applications"
-
-
 def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -> TokenManager:
+    # GitHub's revocation is DELETE /applications/{client_id}/token, as the app (it has no RFC 7009
+    # endpoint); support/api_http.py holds it, for the step scripts revoke the token a sign-in replaces.
     return TokenManager(store or TokenStore(issuer=config.server_url), refresh=refresh_github_token(config),
                         revoke=revoke_github_token(config))
 

@@ -12,16 +12,17 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 try:
     import requests
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
     raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
-from support.errors import STEP_API, AuthError, safe_text
+from support.errors import STEP_API, STEP_CONFIG, STEP_REVOKE, AuthError, TokenRefused, safe_text
+from support.settings import DEFAULT_SERVER_URL, OAuthConfig, check_app_settings, hostname_of
 from support.token import Token
-from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, what_went_wrong
+from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, server_name, what_went_wrong
 
 # Pin the API version so a new default cannot change the fields under us (GitHub's REST versioning:
 # https://docs.github.com/en/rest/about-the-rest-api/api-versions).
@@ -35,7 +36,7 @@ SHORT_RETRY_AFTER_SECONDS = 10  # wait and retry once when GitHub asks for at mo
 # offered to a host it was not meant for.
 TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
 ENTERPRISE_TOKEN_VARIABLES = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
-GITHUB_COM = "https://github.com"
+GITHUB_COM = DEFAULT_SERVER_URL
 
 
 class TokenSource(NamedTuple):
@@ -49,10 +50,43 @@ class Page(NamedTuple):
     links: dict[str, dict[str, str]]  # as requests' response.links: {"next": {"url": ...}, ...}
 
 
+class Total(NamedTuple):
+    """How many items a paged list holds, for "30 of N": exactly, or at least `count`."""
+
+    count: int
+    exact: bool
+
+
 def token_variable_in_use(environ: Mapping[str, str], server_url: str) -> str | None:
     """The variable whose token overrides the saved login for this server, if one is set."""
     variables = TOKEN_VARIABLES if server_url == GITHUB_COM else ENTERPRISE_TOKEN_VARIABLES
     return next((variable for variable in variables if environ.get(variable, "").strip()), None)
+
+
+def misplaced_token_variable(environ: Mapping[str, str], server_url: str) -> str | None:
+    """A token variable that is set but meant for the other kind of host (GH_TOKEN while on GitHub Enterprise
+    Server, GH_ENTERPRISE_TOKEN while on github.com): never used there, and worth naming."""
+    variables = ENTERPRISE_TOKEN_VARIABLES if server_url == GITHUB_COM else TOKEN_VARIABLES
+    return next((variable for variable in variables if environ.get(variable, "").strip()), None)
+
+
+def check_app_settings_unless_a_variable(config: OAuthConfig, environ: Mapping[str, str],
+                                         always: bool = False) -> None:
+    """Reading the API with a token variable needs no OAuth app, as with gh, whatever .env holds; without one
+    (or `always`, for what only the app may do, such as revoking), the app's settings must be filled in."""
+    if token_variable_in_use(environ, config.server_url) and not always:
+        return
+    try:
+        check_app_settings(config)
+    except AuthError as error:
+        misplaced = misplaced_token_variable(environ, config.server_url)
+        if misplaced is None or token_variable_in_use(environ, config.server_url):
+            raise
+        meant, where = (ENTERPRISE_TOKEN_VARIABLES[0], "other hosts") if misplaced in TOKEN_VARIABLES \
+            else (TOKEN_VARIABLES[0], "github.com")
+        raise AuthError(STEP_CONFIG, f"{misplaced} is set, but it is not for {hostname_of(config.server_url)} (as with "
+                        f"gh, {meant} is the variable for {where}) — put the token in {meant} instead, or fill in "
+                        "the OAuth app's settings in .env to log in") from error
 
 
 def bad_token_fix(variable: str | None) -> str:
@@ -138,6 +172,43 @@ def delete_as_the_app(url: str, client_id: str, client_secret: str, body: dict[s
     return response.status_code
 
 
+def revoke_github_token(config: OAuthConfig) -> Callable[[Token], None]:
+    """GitHub's revocation: DELETE /applications/{client_id}/token, as the app (GitHub has no RFC 7009 endpoint).
+
+    token_manager.py's logout uses it, and the step scripts too, to revoke the token a new sign-in replaces.
+    """
+
+    def revoke(token: Token) -> None:
+        # Each failure says only why the token was not revoked; the caller says where to do it by hand.
+        if token.resource != config.api_url:
+            raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
+                            "was not sent there to be revoked")
+        if not config.client_secret:
+            raise AuthError(STEP_REVOKE, "revoking needs GITHUB_CLIENT_SECRET, which is not set")
+        url = f"{config.api_url}/applications/{config.client_id}/token"
+        status = delete_as_the_app(url, config.client_id, config.client_secret, {"access_token": token.access_token},
+                                   STEP_REVOKE)
+        # 404 and 422 mean GitHub no longer knows the token: it is as good as revoked.
+        if status not in (204, 404, 422):
+            raise AuthError(STEP_REVOKE, f"{server_name(url)} answered HTTP {status}")
+
+    return revoke
+
+
+def repositories_in_all(seen: int, left_on_page: int, links: Mapping[str, Mapping[str, str]]) -> Total | None:
+    """How many items a list holds when it was cut after `seen` with `left_on_page` more on this page, or
+    None when nothing is left. Exact on the last page; otherwise at least what the `Link` header's last
+    page implies, full pages before it (GitHub leaves `last` out when it cannot count)."""
+    if "next" not in links:
+        return Total(seen + left_on_page, exact=True) if left_on_page else None
+    last = parse_qs(urlsplit(links.get("last", {}).get("url", "")).query)
+    try:
+        at_least = (int(last["page"][0]) - 1) * int(last["per_page"][0]) + 1
+    except (KeyError, ValueError):
+        at_least = 0
+    return Total(max(at_least, seen + left_on_page + 1), exact=False)
+
+
 def json_payload(response: requests.Response) -> object:
     try:
         return response.json()
@@ -172,8 +243,8 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
     path = urlsplit(response.url).path
     wait = seconds_to_wait(response)
     if status == 401:
-        return AuthError(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
-                         f"{bad_token_fix}")
+        return TokenRefused(STEP_API, "GitHub says Bad credentials: the token was revoked or has expired — "
+                            f"{bad_token_fix}")
     if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
         limit = response.headers.get("X-RateLimit-Limit", "?")
         reset = local_time(response.headers.get("X-RateLimit-Reset"))

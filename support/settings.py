@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -163,8 +164,15 @@ def parse_endpoint_url(variable: str, value: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """The host (and port) of a server URL, as messages and `--hostname` name it."""
+    """The host (and port) of a server URL."""
     return urlsplit(url).netloc or url
+
+
+def hostname_of(server_url: str) -> str:
+    """The server as messages and `--hostname` name it: its host (and port), or the whole URL when that
+    would not lead back to it (https where --hostname would choose http, or the other way round)."""
+    host = host_of(server_url)
+    return host if server_url_for(host) == server_url else server_url
 
 
 def find_env_file() -> Path | None:
@@ -173,6 +181,11 @@ def find_env_file() -> Path | None:
     ID and wider scopes, and it would be used without a word."""
     candidate = Path.cwd() / ENV_FILE_NAME
     return candidate if candidate.is_file() else None
+
+
+def chosen_hostname(hostname: str | None, environ: Mapping[str, str]) -> str | None:
+    """The host to use, as gh chooses it: --hostname, else GH_HOST, else None (GITHUB_SERVER_URL decides)."""
+    return hostname or environ.get("GH_HOST", "").strip() or None
 
 
 def server_url_for(hostname: str) -> str:
@@ -191,7 +204,7 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
     wins over both, and then the API URL follows it. Every problem is an AuthError that names
     the variable, the fix, and the `.env` the settings came from. Reading the API with a token
     from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`, and the caller
-    decides with `check_client_id`.
+    decides with `check_app_settings`.
     """
     env_file = None
     if env is None:
@@ -219,10 +232,13 @@ def naming_the_source(error: AuthError, env_file: Path | str | None) -> AuthErro
     return AuthError(error.step, f"{error.message} ({source})")
 
 
-def check_client_id(config: OAuthConfig) -> OAuthConfig:
-    """The check load_config(require_client_id=False) left out, for when no token variable stands in."""
+def check_app_settings(config: OAuthConfig) -> OAuthConfig:
+    """The checks load_config(require_client_id=False) left out, for when no token variable stands in:
+    the client ID, then a client secret still copied from .env.example, in the order login checks them."""
     try:
         required({"GITHUB_CLIENT_ID": config.client_id}, "GITHUB_CLIENT_ID", CLIENT_ID_FIX)
+        if config.client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
+            raise placeholder_error("GITHUB_CLIENT_SECRET")
     except AuthError as error:
         raise naming_the_source(error, config.env_file) from None
     return config
@@ -240,7 +256,8 @@ def read_settings(env: dict[str, str], require_secret: bool, require_client_id: 
         raise config_error("GITHUB_CLIENT_SECRET", "is not set",
                            "GitHub needs it for the token exchange even with PKCE; "
                            "generate one on your OAuth app's page and put it in .env")
-    if client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
+    # Without require_client_id (a token variable may stand in for the app), check_app_settings checks it.
+    if require_client_id and client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
         raise placeholder_error("GITHUB_CLIENT_SECRET")
     server_url = parse_endpoint_url("GITHUB_SERVER_URL", optional("GITHUB_SERVER_URL", DEFAULT_SERVER_URL))
     default_api = GITHUB_COM_API_URL if server_url == DEFAULT_SERVER_URL else server_url + ENTERPRISE_API_PATH

@@ -182,7 +182,7 @@ REMOVALS = (
             "    ctx.store.check_writable()\n", "",
             (t("dev_github_tool::test_login_checks_the_folder_before_the_browser_and_advises_for_the_cause"),)),
     Removal("one login per issuer, never another host's", "TokenStore.load",
-            "            return entries.get(self.issuer)\n", "            return next(iter(entries.values()), None)\n",
+            "        issuer = self.issuer\n", "        issuer = next(iter(entries), \"\")\n",
             (t("hosts::test_a_token_from_one_host_never_reaches_the_other"),
              t("hosts::test_status_on_a_server_without_a_login_names_those_with_one"))),
     Removal("token variables per host (GH_TOKEN for github.com only)", "token_variable_in_use",
