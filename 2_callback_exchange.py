@@ -19,10 +19,11 @@ from urllib.parse import parse_qs
 
 from chapter import step1  # 1_authorization_url.py, loaded by name in chapter.py
 from support import narration
+from support.revocation import revoke_github_token
 from support.cli import DEFAULT_TIMEOUT_SECONDS, parse_arguments, run_step_script, seconds_above_zero
 from support.errors import STEP_CALLBACK, STEP_EXCHANGE, AuthError, safe_text
-from support.loopback import (ALREADY_USED, NOT_OURS, REPEATED, LoopbackServer, Respond, open_browser_in_background,
-                              open_in_browser, print_now, signed_in_page)
+from support.loopback import (ALREADY_USED, NOT_OURS, REPEATED, LoopbackServer, Respond, no_callback_within,
+                              open_browser_in_background, open_in_browser, print_now, signed_in_page)
 from support.metadata import discover, issuer_required, wrong_issuer
 from support.settings import LoopbackRedirect, OAuthConfig
 from support.token import Token
@@ -83,9 +84,7 @@ class CallbackServer(LoopbackServer):
 
     def wait(self, timeout: float) -> Token:
         if not self.wait_for_outcome(timeout):
-            raise AuthError(STEP_CALLBACK, f"no callback arrived within {timeout:g} s — the tab may have been "
-                            "closed, or the server showed an error page instead (GitHub's \"redirect_uri is not "
-                            "associated with this application\": check the app's callback URL); run login again")
+            raise no_callback_within(timeout)  # a closed tab, or GitHub's page "redirect_uri is not associated"
         assert isinstance(self.outcome, Token)
         return self.outcome
 
@@ -167,9 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
-        token = sign_in_with_browser(discover(step1.load_config()), timeout=args.timeout,
+        config = discover(step1.load_config())
+        token = sign_in_with_browser(config, timeout=args.timeout,
                                      open_browser=None if args.no_browser else open_in_browser)
-        print(save_new_login(token))
+        print(save_new_login(token, revoke_github_token(config)))  # and revoke the token it replaces, as login does
 
     return run_step_script("2_callback_exchange.py", sign_in_and_save)
 

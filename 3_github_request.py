@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from support.api_http import (Page, TokenSource, api_session, bad_token_fix, full_url, get_with_retries, json_payload,
-                              origin_of, scopes_granted, sendable, token_from_variable, token_variable_in_use)
+from support.api_http import (Page, TokenSource, Total, api_session, bad_token_fix, check_app_settings_unless_a_variable,
+                              full_url, get_with_retries, json_payload, origin_of, repositories_in_all, scopes_granted,
+                              sendable, token_from_variable, token_variable_in_use)
 from support.cli import parse_arguments, positive_whole_number, run_step_script
 from support.errors import STEP_API, STEP_STORE, AuthError, NotLoggedIn, mask, safe_text
 from support.output import repositories_heading, who_you_are
 from support.page_cache import PageCache
-from support.settings import OAuthConfig, check_client_id, load_config
+from support.settings import OAuthConfig, load_config
 from support.token import Token
 from support.token_store import TokenStore
 
@@ -81,7 +82,7 @@ class GitHubClient:
         self.session = api_session(auth=BearerAuth(token.access_token, config.api_url))
         self.sleep = sleep
         self.granted_scopes: tuple[str, ...] | None = None  # from X-OAuth-Scopes; None if not sent
-        self.more_repositories = False  # list_repositories stopped at its limit with more to come
+        self.more_repositories: Total | None = None  # how many in all, when list_repositories stopped short
         self.cache = cache
 
     def close(self) -> None:
@@ -141,7 +142,7 @@ class GitHubClient:
                 yield repo
                 count += 1
                 if limit is not None and count >= limit:
-                    self.more_repositories = index + 1 < len(page) or "next" in links
+                    self.more_repositories = repositories_in_all(count, len(page) - index - 1, links)
                     return
             # The next link already carries every parameter; build no page URLs by hand.
             url, params = links.get("next", {}).get("url"), None
@@ -149,8 +150,7 @@ class GitHubClient:
 
 def show_who_and_repositories(limit: int, visibility: str | None) -> None:
     config = load_config(require_secret=False, require_client_id=False)
-    if token_variable_in_use(os.environ, config.server_url) is None:
-        check_client_id(config)
+    check_app_settings_unless_a_variable(config, os.environ)  # GH_TOKEN alone needs no OAuth app, as with gh
     source = load_token(config, TokenStore(issuer=config.server_url))
     if source.token.is_expired():
         raise AuthError(STEP_API, "the access token has expired — python token_manager.py --refresh trades the "

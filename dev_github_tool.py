@@ -17,8 +17,8 @@ import sys
 from collections.abc import Callable, Mapping
 
 import chapter
-from support.cli import EXIT_FAILURE, EXIT_OK, build_parser, parse_arguments, run_command, say
-from support.errors import STEP_REVOKE, AuthError, NotLoggedIn, mask
+from support.cli import DEFAULT_TIMEOUT_SECONDS, EXIT_FAILURE, EXIT_OK, build_parser, parse_arguments, run_command, say
+from support.errors import STEP_REVOKE, AuthError, NotLoggedIn, RefreshRejected, TokenRefused, mask, repeating_hostname
 
 TYPE_CHECKING = False  # type checkers read it as True; importing typing would slow --help by 5 ms
 if TYPE_CHECKING:
@@ -35,41 +35,64 @@ class Context:
     """What every command works with: the settings, the token store and how to reach a browser."""
 
     def __init__(self, config: OAuthConfig, store: TokenStore, open_browser: Callable[[str], bool] | None,
-                 environ: Mapping[str, str], use_cache: bool = True) -> None:
+                 environ: Mapping[str, str], use_cache: bool = True, hostname: str | None = None) -> None:
         self.config = config
         self.store = store
         self.open_browser = open_browser  # None: only print the URL
         self.environ = environ  # where GH_TOKEN and the other token variables are looked up
         self.use_cache = use_cache  # conditional requests from the page cache (support/page_cache.py)
-        self.say = say
+        self.hostname = hostname  # the --hostname the user gave: every command a message advises repeats it
+        self.say = lambda text: say(repeating_hostname(text, hostname))
 
     @property
     def host(self) -> str:
-        from support.settings import host_of
+        from support.settings import hostname_of
 
-        return host_of(self.config.server_url)
+        return hostname_of(self.config.server_url)
 
     def manager(self):
         return chapter.token_manager.github_token_manager(self.config, self.store)
 
+    def page_cache(self, source):
+        from support.page_cache import PageCache
+
+        return PageCache.for_source(self.store.path.parent, self.host, source)
+
     def client_and_source(self):
         """Step 3's client, with a token variable's token or the saved one, refreshed first if it expires soon."""
+        from support.output import logged_in_elsewhere
+
         step3 = chapter.step3
-        source = step3.load_token(self.config, self.store, self.environ)
+        try:
+            source = step3.load_token(self.config, self.store, self.environ)
+        except NotLoggedIn as error:
+            raise logged_in_elsewhere(error, self.config.server_url, self.store.other_logins()) from None
         if source.variable is None:
             source = source._replace(token=self.manager().valid_token())
-        # The page cache is tied to a host and an account; a token from a variable has no known account.
-        cache = None
-        if self.use_cache and source.token.account and source.variable is None:
-            cache = step3.PageCache.for_login(self.store.path.parent, self.host, source.token.account)
+        cache = self.page_cache(source) if self.use_cache else None  # a saved login's: host and account
         return step3.GitHubClient(self.config, source.token, variable=source.variable, cache=cache), source
+
+    def account_of(self, token: Token) -> str:
+        """Who `token` belongs to, asked of its own API (GET /user): GitHub's advice for a new token, and
+        how a saved one is checked. A token the API refuses raises TokenRefused."""
+        client = chapter.step3.GitHubClient(self.config._replace(api_url=token.resource or self.config.api_url), token)
+        try:
+            return client.get_user()["login"]
+        finally:
+            client.close()
+
+    def other_hosts(self):
+        """The other hosts' logins, each checked at its own API as `gh auth status` does (no request without one)."""
+        from support.output import check_logins
+
+        return check_logins(self.store.other_logins(), self.account_of)
 
 
 def context_from_environment(args, require_secret: bool = True, require_client_id: bool = True) -> Context:
-    from support.settings import load_config, server_url_for
+    from support.settings import chosen_hostname, load_config, server_url_for
     from support.token_store import TokenStore
 
-    hostname = getattr(args, "hostname", None)
+    hostname = chosen_hostname(getattr(args, "hostname", None), os.environ)  # --hostname, else GH_HOST, as gh
     config = load_config(require_secret=require_secret, require_client_id=require_client_id,
                          server_url=server_url_for(hostname) if hostname is not None else None)
     open_browser = None
@@ -77,16 +100,17 @@ def context_from_environment(args, require_secret: bool = True, require_client_i
         open_browser = chapter.step2.open_in_browser
     # One file, one login per server (gh's hosts model): this store reads and writes this server's.
     return Context(config, TokenStore(issuer=config.server_url), open_browser, os.environ,
-                   use_cache=not getattr(args, "no_cache", False))
+                   use_cache=not getattr(args, "no_cache", False), hostname=getattr(args, "hostname", None))
 
 
 # -- the commands, each written once and used by both the CLI and the demo ----------------------
 
-def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, explain: bool,
+def do_login(ctx: Context, scope: str | None, timeout: float | None, force: bool, explain: bool,
              short_lived: bool = False, device: bool = False) -> int:
     from support.metadata import discover
     from support.output import settings_source, shown
     from support.settings import parse_scopes
+    from support.token_store import save_replacing
 
     scopes = parse_scopes(scope, "--scope") if scope else None
     if short_lived:
@@ -103,9 +127,14 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
             # Scopes are fixed when a token is issued: more access means signing in again (gh auth refresh).
             ctx.say(f"The saved token lacks {', '.join(lacking)}; signing in again to ask for it.")
         else:
-            who = f" as {shown(previous.account)}" if previous.account else ""
-            ctx.say(f"Already logged in to {ctx.host}{who}. Use login --force to sign in again.")
-            return EXIT_OK
+            try:  # one GET /user: a token revoked at GitHub is no login, whatever the file says
+                who = shown(ctx.account_of(ctx.manager().valid_token()))
+            except (TokenRefused, RefreshRejected) as error:
+                ctx.say(f"The saved token no longer works ({error.problem}); signing in again.")
+                previous = None  # dead: its revocation below is not worth a word
+            else:
+                ctx.say(f"Already logged in to {ctx.host} as {who}. Use login --force to sign in again.")
+                return EXIT_OK
     say_if_a_variable_overrides_the_login(ctx)
     # Before the browser: a sign-in whose token cannot be saved would be lost at the very end.
     ctx.store.check_writable()
@@ -113,31 +142,25 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
 
     def confirm_identity(token: Token) -> Token:
         # GitHub's advice: ask who signed in with the new token before trusting it.
-        client = chapter.step3.GitHubClient(ctx.config, token)
-        try:
-            return token._replace(account=client.get_user()["login"])
-        finally:
-            client.close()
+        return token._replace(account=ctx.account_of(token))
 
     if explain:
         ctx.say(f"Settings: read from {settings_source(ctx.config.env_file)}.")
     if device:  # the device flow: a code to type on any device, no loopback server, no client secret
         token = chapter.device_flow.sign_in_with_device(ctx.config, scopes=scopes, say=ctx.say, explain=explain,
-                                                        open_browser=ctx.open_browser, confirm=confirm_identity)
+                                                        open_browser=ctx.open_browser, confirm=confirm_identity,
+                                                        timeout=timeout)
     else:
-        token = chapter.step2.sign_in_with_browser(ctx.config, scopes=scopes, timeout=timeout,
-                                                   open_browser=ctx.open_browser, say=ctx.say, explain=explain,
-                                                   confirm=confirm_identity)
-    save_or_take_back(ctx, token)
+        token = chapter.step2.sign_in_with_browser(ctx.config, scopes=scopes, open_browser=ctx.open_browser,
+                                                   timeout=timeout or DEFAULT_TIMEOUT_SECONDS, say=ctx.say,
+                                                   explain=explain, confirm=confirm_identity)
+    # Saved, or revoked if it cannot be; and the token it replaces is revoked, as gh does.
+    replaced = save_replacing(ctx.store, token, chapter.token_manager.revoke_github_token(ctx.config))
     chapter.step3.PageCache.keep_only(ctx.store.path.parent, ctx.host, token.account)  # another account's pages go
     ctx.say(f"Logged in to {ctx.host} as {shown(token.account)}. Token {mask(token.access_token)} saved to "
             f"{ctx.store.path}.")
-    if previous is not None and previous.access_token != token.access_token:
-        # The token this login replaced would otherwise stay valid, unused, for a year (gh revokes it too).
-        problem = revoke_quietly(ctx, previous)
-        ctx.say("Revoked the token this login replaced." if problem is None else
-                f"Note: the token this login replaced was not revoked ({problem}); "
-                f"revoke it at {chapter.token_manager.revocation_page(previous)}.")
+    if replaced and previous is not None:
+        ctx.say(replaced)
     if short_lived and token.expires_at is None:
         ctx.say(f"Note: {ctx.host} ignored offline_access (older GitHub Enterprise Server does), so this token "
                 "does not expire; revoke it with logout when you are done.")
@@ -150,8 +173,12 @@ def do_login(ctx: Context, scope: str | None, timeout: float, force: bool, expla
 
 def saved_login(ctx: Context) -> Token | None:
     """The saved token for this server if it still works or can be refreshed; otherwise None."""
+    from support.token_store import NewerTokenFile
+
     try:
         saved = ctx.store.load()
+    except NewerTokenFile:
+        raise  # never overwritten: a new login could not be saved
     except AuthError as error:
         ctx.say(f"Ignoring the saved token ({error.message}); signing in again.")
         return None
@@ -160,70 +187,33 @@ def saved_login(ctx: Context) -> Token | None:
     return saved if not saved.is_expired() or saved.can_refresh() else None
 
 
-def save_or_take_back(ctx: Context, token: Token) -> None:
-    """Save the new token; if it cannot be kept, revoke it: nothing may stay valid that nobody holds."""
-    try:
-        ctx.manager().save(token)
-    except AuthError as error:
-        problem = revoke_quietly(ctx, token)
-        fate = "the new token was revoked" if problem is None else \
-            f"the new token could not be revoked ({problem}): revoke it at {chapter.token_manager.revocation_page(token)}"
-        raise AuthError(error.step, f"{error.message}; {fate}") from error
+def say_if_a_variable_overrides_the_login(ctx: Context, after_logout: bool = False) -> None:
+    from support.output import variable_note
 
-
-def revoke_quietly(ctx: Context, token: Token) -> str | None:
-    """Revoke `token`; None if that worked, else why not (a failure here is a note, not an error)."""
-    try:
-        chapter.token_manager.revoke_github_token(ctx.config)(token)
-    except AuthError as error:
-        return error.message
-    return None
-
-
-def say_if_a_variable_overrides_the_login(ctx: Context) -> None:
     variable = chapter.step3.token_variable_in_use(ctx.environ, ctx.config.server_url)
     if variable:
-        ctx.say(f"Note: {variable} is set, and status and repos use it instead of this login until you unset it.")
+        ctx.say(variable_note(variable, after_logout))
 
 
 def do_status(ctx: Context, as_json: bool) -> int:
-    from support.output import print_json, print_status
-    from support.settings import host_of
+    from support.output import print_status
 
+    client, source = ctx.client_and_source()
     try:
-        client, source = ctx.client_and_source()
-        try:
-            user = client.get_user()
-        finally:
-            client.close()
-    except AuthError as error:
-        elsewhere = other_logins(ctx) if isinstance(error, NotLoggedIn) else []
-        if elsewhere:
-            hosts = ", ".join(host_of(token.issuer) for token in elsewhere)
-            error = AuthError(error.step, f"{error.message} (logged in to {hosts}: add --hostname HOST)")
-        if not as_json:
-            raise error
-        # A script reading --json gets JSON whatever happened, and the exit code says it failed.
-        print_json({"logged_in": False, "host": ctx.host, "error": str(error)})
-        return EXIT_FAILURE
+        user = client.get_user()
+    finally:
+        client.close()
     scopes = client.granted_scopes if client.granted_scopes is not None else source.token.scopes
-    print_status(ctx.host, user["login"], source, scopes, ctx.config.env_file, other_logins(ctx), as_json)
+    print_status(ctx.host, user["login"], source, scopes, ctx.config.env_file, ctx.other_hosts(), as_json)
     return EXIT_OK
 
 
-def other_logins(ctx: Context) -> list[Token]:
-    """The saved logins to other servers than this one (gh's hosts)."""
-    try:
-        saved = ctx.store.load_all()
-    except AuthError:
-        return []
-    return [token for issuer, token in sorted(saved.items()) if issuer != ctx.config.server_url]
+def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str | None, as_json: bool,
+             verbose: bool = False) -> int:
+    from support.output import (PUBLIC_ONLY_NOTE, format_repo_table, more_repositories_note, print_json, repo_as_json,
+                                terminal_width)
 
-
-def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str | None, as_json: bool) -> int:
-    from support.output import format_repo_table, print_json, repo_as_json, terminal_width
-
-    client, _ = ctx.client_and_source()
+    client, source = ctx.client_and_source()
     try:
         repos = list(client.list_repositories(limit=limit, visibility=visibility, sort=sort))
     finally:
@@ -235,16 +225,19 @@ def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str 
     else:
         print("\n".join(format_repo_table(repos, terminal_width())))
     if client.more_repositories:
-        print(f"Showing the first {limit} {'repository' if limit == 1 else 'repositories'}; "
-              "use --limit N, or --limit all.", file=sys.stderr)
-    if visibility in (None, "all") and client.lacks_private_scope():
-        print("Note: public repositories only; the token has no repo scope "
-              "(login --scope \"read:user repo\" to see private ones).", file=sys.stderr)
+        print(more_repositories_note(len(repos), client.more_repositories), file=sys.stderr)
+    # For people, not scripts: said once per login (remembered beside its cached pages until logout), or with --verbose.
+    if visibility in (None, "all") and client.lacks_private_scope() and (verbose or not as_json and (
+            (cache := ctx.page_cache(source)) is None or cache.first_time("public-only"))):
+        print(repeating_hostname(PUBLIC_ONLY_NOTE, ctx.hostname), file=sys.stderr)
     return EXIT_OK
 
 
 def do_logout(ctx: Context) -> int:
+    from support.token_store import revocation_page
+
     result = ctx.manager().logout()
+    say_if_a_variable_overrides_the_login(ctx, after_logout=True)  # as gh auth logout warns
     if not result.had_token:
         ctx.say(f"Not logged in to {ctx.host}; nothing to do.")
         return EXIT_OK
@@ -252,7 +245,7 @@ def do_logout(ctx: Context) -> int:
     if result.revoked:
         ctx.say(f"Revoked the token at {ctx.host} and removed it from {ctx.store.path}.")
         return EXIT_OK
-    where = f" at {chapter.token_manager.revocation_page(result.token)}" if result.token else ""
+    where = f" at {revocation_page(result.token)}" if result.token else ""
     raise AuthError(STEP_REVOKE, f"{result.problem}, so the token was not revoked. It was removed from "
                     f"{ctx.store.path}, but stays valid until you revoke it{where}")
 
@@ -260,28 +253,36 @@ def do_logout(ctx: Context) -> int:
 # -- the command line ------------------------------------------------------------------------
 
 def run(args) -> int:
+    from support.api_http import check_app_settings_unless_a_variable
+    from support.output import print_json, status_failure
+
     if args.command == "demo":
         from support.demo import run_demo
 
         return run_demo(sys.modules[__name__], args.interactive, args.explain, args.timeout, device=args.device)
-    if args.command == "login":
-        # The device flow needs no client secret (RFC 8628, and GitHub's docs).
-        return do_login(context_from_environment(args, require_secret=not args.device), args.scope, args.timeout,
-                        args.force, args.explain, short_lived=args.short_lived, device=args.device)
-    from support.settings import check_client_id
-
-    # Reading and revoking need no client secret unless a refresh or revocation happens, and
-    # GH_TOKEN alone is enough to read the API, as with gh: no OAuth app is involved then.
-    ctx = context_from_environment(args, require_secret=False, require_client_id=False)
-    ctx.config = ctx.store.settings_of_the_login(ctx.config)  # its own app and endpoints: works from any folder
-    token_variable = chapter.step3.token_variable_in_use(ctx.environ, ctx.config.server_url)
-    if args.command == "logout" or token_variable is None:
-        check_client_id(ctx.config)
-    if args.command == "status":
-        return do_status(ctx, args.json)
-    if args.command == "repos":
-        return do_repos(ctx, args.limit, args.visibility, args.sort, args.json)
-    return do_logout(ctx)
+    ctx = None
+    try:
+        if args.command == "login":
+            # The device flow needs no client secret (RFC 8628, and GitHub's docs).
+            return do_login(context_from_environment(args, require_secret=not args.device), args.scope, args.timeout,
+                            args.force, args.explain, short_lived=args.short_lived, device=args.device)
+        # Reading needs no client secret unless a refresh happens, and GH_TOKEN alone is enough to read
+        # the API, as with gh: no OAuth app is involved then. Revoking is the app's act, so logout needs it.
+        ctx = context_from_environment(args, require_secret=False, require_client_id=False)
+        ctx.config = ctx.store.settings_of_the_login(ctx.config)  # its own app and endpoints: works from any folder
+        check_app_settings_unless_a_variable(ctx.config, ctx.environ, always=args.command == "logout")
+        if args.command == "status":
+            return do_status(ctx, args.json)
+        if args.command == "repos":
+            return do_repos(ctx, args.limit, args.visibility, args.sort, args.json, args.verbose)
+        return do_logout(ctx)
+    except AuthError as caught:
+        error = AuthError(caught.step, repeating_hostname(caught.message, getattr(args, "hostname", None)))
+        if args.command != "status" or not args.json:
+            raise error from caught
+        # A script reading --json gets JSON whatever happened (settings too), and the exit code says it failed.
+        print_json(status_failure(ctx.host if ctx else None, error, ctx.other_hosts() if ctx else None))
+        return EXIT_FAILURE
 
 
 def main(argv: list[str] | None = None) -> int:

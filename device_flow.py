@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support import narration
+from support.revocation import revoke_github_token
 from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.loopback import open_browser_in_background, print_now, sleep_in_slices
@@ -95,11 +96,13 @@ def request_device_code(config: OAuthConfig, scopes: tuple[str, ...]) -> DeviceC
     )
 
 
-def poll_for_token(config: OAuthConfig, device: DeviceCode) -> Token:
-    """RFC 8628 §3.4-3.5: ask, at the server's pace, until you approve, decline, or the code expires."""
-    pace = DevicePace(device.interval, device.expires_in, monotonic())
-    while (wait := pace.next_wait(monotonic())) is not None:  # no wait runs past the expiry
-        pause(wait)
+def poll_for_token(config: OAuthConfig, device: DeviceCode, wait: float | None = None) -> Token:
+    """RFC 8628 §3.4-3.5: ask, at the server's pace, until you approve, decline, or the code expires
+    (or `wait` seconds pass, when that is sooner: login's --timeout)."""
+    timed_out = wait is not None and wait < device.expires_in
+    pace = DevicePace(device.interval, wait if timed_out else device.expires_in, monotonic())
+    while (pause_for := pace.next_wait(monotonic())) is not None:  # no wait runs past the expiry
+        pause(pause_for)
         if pace.next_wait(monotonic()) is None:
             break
         try:
@@ -117,7 +120,8 @@ def poll_for_token(config: OAuthConfig, device: DeviceCode) -> Token:
                 continue
             raise device_flow_error(error) from error
         return token_from_fields(config, fields, STEP_DEVICE)
-    raise pace.expired(EXPIRED)
+    raise pace.expired(f"no approval within {format_duration(wait)} (--timeout) — run login --device again"
+                       if timed_out else EXPIRED)
 
 
 def sign_in_with_device(
@@ -128,8 +132,10 @@ def sign_in_with_device(
     open_browser: Callable[[str], bool] | None = None,
     explain: bool = False,
     confirm: Callable[[Token], Token] | None = None,
+    timeout: float | None = None,
 ) -> Token:
-    """The whole device flow: get the codes, show yours, wait for your approval, return the token."""
+    """The whole device flow: get the codes, show yours, wait for your approval (until the code expires,
+    or `timeout` seconds if that is sooner), return the token."""
     scopes = config.scopes if scopes is None else scopes
     device = request_device_code(config, scopes)
     if explain:
@@ -142,8 +148,9 @@ def sign_in_with_device(
         # Best effort, in a thread of its own as step 2 opens it. Over SSH there may be no browser,
         # and the code and the address are on screen anyway: a failure needs no word.
         open_browser_in_background(open_browser, device.verification_uri, say=lambda line: None)
-    say(f"Waiting up to {format_duration(device.expires_in)} for you to approve it…")
-    token = poll_for_token(config, device)
+    wait = min(device.expires_in, timeout or device.expires_in)  # --timeout, when it ends the wait sooner
+    say(f"Waiting up to {format_duration(wait)} for you to approve it…")
+    token = poll_for_token(config, device, wait)
     return confirm(token) if confirm else token
 
 
@@ -153,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
-        print(save_new_login(sign_in_with_device(discover(load_config(require_secret=False)), say=print_now)))
+        config = discover(load_config(require_secret=False))
+        token = sign_in_with_device(config, say=print_now)
+        print(save_new_login(token, revoke_github_token(config)))  # and revoke the token it replaces, as login does
 
     return run_step_script("device_flow.py", sign_in_and_save)
 

@@ -7,7 +7,9 @@ Watch for: an access token that expires within a minute is refreshed before it i
 refresh happens under a lock shared by every process, with a fresh read of the token file, so that
 each refresh token is spent exactly once (providers that rotate them treat a reuse as theft), and
 only after a write check says the new pair can be kept. TokenManager knows nothing of GitHub: the
-provider's refresh and revocation come in as plain functions, at the end (RFC 7009's or GitHub's).
+provider's refresh and revocation requests come in as plain functions, GitHub's at the end (the
+revocation request, RFC 7009's or GitHub's own, is in support/revocation.py, where the step scripts
+use it too, to revoke the token a new sign-in replaces).
 Saving the file (atomic, private, locked) is plumbing: support/token_store.py.
 """
 
@@ -19,14 +21,13 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support.cli import parse_arguments, run_step_script
-from support.endpoints import applications_page
-from support.errors import STEP_REFRESH, STEP_REVOKE, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
+from support.errors import STEP_REFRESH, STEP_STORE, AuthError, NotLoggedIn, RefreshRejected
 from support.output import describe_token, refresh_outcome
-from support.revocation import delete_at_github, post_revocation
+from support.revocation import revoke_github_token
 from support.settings import OAuthConfig, load_config, missing_secret
 from support.token import Token
 from support.token_endpoint import TokenEndpointError, post_to_token_endpoint, token_from_fields
-from support.token_store import TokenStore
+from support.token_store import LockUnavailable, TokenStore
 
 # Refresh a little before the deadline: a token that expires while a request is in flight fails.
 REFRESH_MARGIN_SECONDS = 60
@@ -78,7 +79,12 @@ class TokenManager:
         token = self._require(self.store.load())
         if not token.expires_within(self.margin, self.clock()):
             return token
-        return self.refresh(only_if_expiring=True)
+        try:
+            return self.refresh(only_if_expiring=True)
+        except LockUnavailable:
+            if token.is_expired(self.clock()):
+                raise
+            return token  # a read-only folder: use it while it lasts, as when the write check fails below
 
     def refresh(self, only_if_expiring: bool = False) -> Token:
         with self.store.lock():
@@ -113,8 +119,8 @@ class TokenManager:
                 self.store.save(kept)
                 return kept
             self.store.delete()
-            raise AuthError(STEP_REFRESH,
-                            f"{error.message}; the saved token was removed — run login again") from error
+            raise RefreshRejected(STEP_REFRESH,
+                                  f"{error.message}; the saved token was removed — run login again") from error
         except AuthError:
             if still_valid:
                 return token  # a network hiccup: the token still works for a little while
@@ -150,7 +156,7 @@ class TokenManager:
                     problem = error.message
             else:
                 problem = "this provider has no revocation endpoint"
-            self.store.delete()
+            self.store.delete(revoked=problem is None)  # if it cannot, it says the token it keeps is dead
             return LogoutResult(had_token=True, revoked=problem is None, problem=problem, token=token)
 
 
@@ -186,38 +192,9 @@ def refresh_github_token(config: OAuthConfig) -> RefreshFunction:
     return refresh
 
 
-def revoke_github_token(config: OAuthConfig) -> RevokeFunction:
-    """RFC 7009 at the server's revocation endpoint when its metadata names one; else GitHub's own
-    DELETE /applications/{client_id}/token, as the app (GitHub has no RFC 7009 endpoint)."""
-
-    def revoke(token: Token) -> None:
-        # Each failure says only why the token was not revoked; the caller says where to do it by hand.
-        if (token.issuer, token.resource) != (config.server_url, config.api_url):
-            raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
-                            "was not sent there to be revoked")
-        app = config.for_login(token)  # its own app's credentials: each host's secret goes to that host only
-        if app.revocation_url:
-            answer = post_revocation(app, token, STEP_REVOKE)
-            revoked = answer.status == 200  # RFC 7009 §2.2: 200 whether or not the token was still valid
-        elif not app.client_secret:  # never another host's: the secret goes only where it was configured
-            raise AuthError(STEP_REVOKE, f"revoking needs the client secret, and {missing_secret(app)[0]}")
-        else:
-            answer = delete_at_github(app, token, STEP_REVOKE)
-            # 204; or GitHub's own JSON 404/422, for a token it no longer knows: as good as revoked. Any
-            # other server's 404 (a web page) means it has no such route, and nothing was revoked.
-            revoked = answer.status == 204 or (answer.status in (404, 422) and answer.github_json)
-        if not revoked:
-            raise AuthError(STEP_REVOKE, answer.summary)
-
-    return revoke
-
-
-def revocation_page(token: Token) -> str:
-    """Where a person revokes a token by hand: the applications page of the server that issued it."""
-    return applications_page(token.issuer, token.endpoints)
-
-
 def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -> TokenManager:
+    # GitHub's revocation is DELETE /applications/{client_id}/token, as the app (it has no RFC 7009
+    # endpoint); support/api_http.py holds it, for the step scripts revoke the token a sign-in replaces.
     return TokenManager(store or TokenStore(issuer=config.server_url), refresh=refresh_github_token(config),
                         revoke=revoke_github_token(config))
 

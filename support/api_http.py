@@ -12,15 +12,15 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 try:
     import requests
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
     raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
-from support.errors import STEP_API, STEP_CONFIG, AuthError, safe_text
-from support.settings import is_github_com
+from support.errors import STEP_API, STEP_CONFIG, AuthError, TokenRefused, safe_text
+from support.settings import OAuthConfig, check_app_settings, hostname_of, is_github_com
 from support.token import Token, is_token_text, parse_scope_list
 from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, server_name, what_went_wrong
 
@@ -49,6 +49,13 @@ class Page(NamedTuple):
     links: dict[str, dict[str, str]]  # as requests' response.links: {"next": {"url": ...}, ...}
 
 
+class Total(NamedTuple):
+    """How many items a paged list holds, for "30 of N": exactly, or at least `count`."""
+
+    count: int
+    exact: bool
+
+
 def token_variable_in_use(environ: Mapping[str, str], server_url: str) -> str | None:
     """The variable whose token overrides the saved login for this server, if one is set."""
     variables = TOKEN_VARIABLES if is_github_com(server_url) else ENTERPRISE_TOKEN_VARIABLES
@@ -73,6 +80,32 @@ def sendable(access_token: str) -> str:
         raise AuthError(STEP_API, "the access token holds characters no token has, so it is not sent — "
                         "run login again")
     return access_token
+
+
+def misplaced_token_variable(environ: Mapping[str, str], server_url: str) -> str | None:
+    """A token variable that is set but meant for the other kind of host (GH_TOKEN while on GitHub Enterprise
+    Server, GH_ENTERPRISE_TOKEN while on github.com): never used there, and worth naming."""
+    variables = ENTERPRISE_TOKEN_VARIABLES if is_github_com(server_url) else TOKEN_VARIABLES
+    return next((variable for variable in variables if environ.get(variable, "").strip()), None)
+
+
+def check_app_settings_unless_a_variable(config: OAuthConfig, environ: Mapping[str, str],
+                                         always: bool = False) -> None:
+    """Reading the API with a token variable needs no OAuth app, as with gh, whatever .env holds; without one
+    (or `always`, for what only the app may do, such as revoking), the app's settings must be filled in."""
+    if token_variable_in_use(environ, config.server_url) and not always:
+        return
+    try:
+        check_app_settings(config)
+    except AuthError as error:
+        misplaced = misplaced_token_variable(environ, config.server_url)
+        if misplaced is None or token_variable_in_use(environ, config.server_url):
+            raise
+        meant, where = (ENTERPRISE_TOKEN_VARIABLES[0], "other hosts") if misplaced in TOKEN_VARIABLES \
+            else (TOKEN_VARIABLES[0], "github.com")
+        raise AuthError(STEP_CONFIG, f"{misplaced} is set, but it is not for {hostname_of(config.server_url)} (as with "
+                        f"gh, {meant} is the variable for {where}) — put the token in {meant} instead, or fill in "
+                        "the OAuth app's settings in .env to log in") from error
 
 
 def bad_token_fix(variable: str | None) -> str:
@@ -158,6 +191,20 @@ def delete_as_the_app(url: str, client_id: str, client_secret: str, body: dict[s
         raise AuthError(step, what_went_wrong(error, urlsplit(url).netloc)[0]) from error
 
 
+def repositories_in_all(seen: int, left_on_page: int, links: Mapping[str, Mapping[str, str]]) -> Total | None:
+    """How many items a list holds when it was cut after `seen` with `left_on_page` more on this page, or
+    None when nothing is left. Exact on the last page; otherwise at least what the `Link` header's last
+    page implies, full pages before it (GitHub leaves `last` out when it cannot count)."""
+    if "next" not in links:
+        return Total(seen + left_on_page, exact=True) if left_on_page else None
+    last = parse_qs(urlsplit(links.get("last", {}).get("url", "")).query)
+    try:
+        at_least = (int(last["page"][0]) - 1) * int(last["per_page"][0]) + 1
+    except (KeyError, ValueError):
+        at_least = 0
+    return Total(max(at_least, seen + left_on_page + 1), exact=False)
+
+
 def json_payload(response: requests.Response) -> object:
     try:
         return response.json()
@@ -193,8 +240,8 @@ def describe_failure(response: requests.Response, bad_token_fix: str = "run logi
     server = server_name(response.url)  # "GitHub" for github.com; any other server by its host
     wait = seconds_to_wait(response)
     if status == 401:
-        return AuthError(STEP_API, f"{server} says Bad credentials: the token was revoked or has expired — "
-                         f"{bad_token_fix}")
+        return TokenRefused(STEP_API, f"{server} says Bad credentials: the token was revoked or has expired — "
+                            f"{bad_token_fix}")
     if status in (403, 429) and response.headers.get("X-RateLimit-Remaining") == "0":
         limit = safe_text(response.headers.get("X-RateLimit-Limit", "?"), 20)
         reset = local_time(response.headers.get("X-RateLimit-Reset"))

@@ -132,11 +132,12 @@ def positive(kind: type, allow_all: bool = False) -> Callable[[str], object]:
 # -- the tool's parser ---------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks and HTTP request lines (never tokens)")
+    debug = argparse.ArgumentParser(add_help=False)  # every command's; the demo takes no --hostname
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks and HTTP request lines (never tokens)")
+    common = argparse.ArgumentParser(add_help=False, parents=[debug])
     common.add_argument("--hostname", default=argparse.SUPPRESS, metavar="HOST",
-                        help="the GitHub host to use, e.g. ghe.example.com (default: GITHUB_SERVER_URL)")
+                        help="the GitHub host to use, e.g. ghe.example.com (default: GH_HOST, else GITHUB_SERVER_URL)")
     parser = argparse.ArgumentParser(
         prog="dev_github_tool.py", parents=[common],
         description="Sign in to GitHub with OAuth (browser, loopback callback, PKCE) and use the REST API.",
@@ -150,8 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "The token is saved to a file only you can read.")
     login.add_argument("--scope", help='scopes to ask for, e.g. "read:user repo" (default: GITHUB_SCOPES)')
     login.add_argument("--no-browser", action="store_true", help="only print the URL (e.g. over SSH)")
-    login.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
-                       help=f"seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
+    login.add_argument("--timeout", type=positive(float),
+                       help=f"seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS}), or with --device "
+                            "for your approval (default: until the code expires)")
     login.add_argument("--force", action="store_true", help="sign in again even if already logged in")
     login.add_argument("--device", action="store_true",
                        help="the device flow: type a code on any device (SSH, WSL, no browser here)")
@@ -175,19 +177,22 @@ def build_parser() -> argparse.ArgumentParser:
     repos.add_argument("--sort", choices=("created", "updated", "pushed", "full_name"),
                        help="the order (default full_name)")
     repos.add_argument("--json", action="store_true", help="print a JSON array")
+    repos.add_argument("--verbose", action="store_true", help="say every note, even one said before for this login")
     repos.add_argument("--no-cache", action="store_true", help="ask GitHub afresh, without If-None-Match")
 
     commands.add_parser("logout", parents=[common], help="revoke the token and delete it",
                         description="Revoke the token at the server that issued it, then delete the token file.")
 
     demo = commands.add_parser(
-        "demo", parents=[common], help="the whole flow offline, against a local stand-in",
+        "demo", parents=[debug], help="the whole flow offline, against a local stand-in",
         description="Log in, read, refresh and log out against a local stand-in of GitHub: no account, no "
                     "network, and a temporary token file.")
+    # Not listed in its help: the demo signs in to a stand-in of its own, and refuses --hostname in one line.
+    demo.add_argument("--hostname", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     demo.add_argument("--interactive", action="store_true", help="click the consent page in your own browser")
     demo.add_argument("--explain", action="store_true", help="narrate each OAuth step as it happens")
     demo.add_argument("--device", action="store_true", help="sign in with the device flow instead")
-    demo.add_argument("--timeout", type=positive(float), default=DEFAULT_TIMEOUT_SECONDS,
+    demo.add_argument("--timeout", type=positive(float),
                       help=f"with --interactive: seconds to wait for the browser (default {DEFAULT_TIMEOUT_SECONDS})")
     return parser
 

@@ -13,14 +13,14 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
-from support.cli import DEFAULT_TIMEOUT_SECONDS, EXIT_OK
+from support.cli import EXIT_OK
 from support.errors import mask
 from support.loopback import open_in_browser
 from support.settings import load_config
 from support.token_store import TokenStore
 
 
-def run_demo(tool: ModuleType, interactive: bool, explain: bool, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+def run_demo(tool: ModuleType, interactive: bool, explain: bool, timeout: float | None = None,
              device: bool = False) -> int:
     """Run dev_github_tool's commands (`tool.do_login` and the others) against a stand-in of its own."""
     import stand_in
@@ -50,7 +50,7 @@ def run_demo(tool: ModuleType, interactive: bool, explain: bool, timeout: float 
         tool.do_status(ctx, as_json=False)
         print("\n== repos: step 3 pages through GET /user/repos")
         narrate("repos", config, explain)
-        tool.do_repos(ctx, limit=5, visibility=None, sort=None, as_json=False)
+        tool.do_repos(ctx, limit=None, visibility=None, sort=None, as_json=False)  # all 7: no --limit to hint at
         print("\n== refresh: token_manager.py trades the refresh token for a new pair (rotation)")
         narrate("refresh", config, explain)
         before = ctx.store.load()

@@ -37,9 +37,18 @@ class AuthError(Exception):
         self.step = step
         self.message = message
 
+    @property
+    def problem(self) -> str:
+        """What went wrong, without the fix: messages say "what — fix"."""
+        return self.message.split(" — ")[0]
+
 
 class NotLoggedIn(AuthError):
     """No token is saved for this server: the one failure whose fix is simply to log in."""
+
+
+class TokenRefused(AuthError):
+    """The API refused the token itself (HTTP 401): it was revoked or has expired, and logging in again is the fix."""
 
 
 class RefreshRejected(AuthError):
@@ -92,3 +101,17 @@ def as_told_by_a_step_script(error: AuthError, script: str) -> str:
     for tool_words, script_words in STEP_SCRIPT_WORDING:
         text = text.replace(tool_words, script_words)
     return text
+
+
+# Advice that names one of the tool's commands, as its messages word it: "run login again", "Use login
+# --force", "(login --scope …)", "run: python dev_github_tool.py login", "revoke it with logout".
+COMMAND_ADVICE = re.compile(r"(\brun:? (?:python dev_github_tool\.py )?|\b[Uu]se |\bwith |\()"
+                            r"(login|logout)\b(?! --hostname)")
+
+
+def repeating_hostname(text: str, hostname: str | None) -> str:
+    """`text` with every command it advises given the --hostname the user gave: without it, the advice
+    would act on another host (the default one)."""
+    if not hostname:
+        return text
+    return COMMAND_ADVICE.sub(lambda found: f"{found.group(0)} --hostname {hostname}", text)

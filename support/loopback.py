@@ -69,6 +69,12 @@ REPEATED = Page(400, "Sign-in link not valid", "A parameter appears twice, which
 ALREADY_USED = Page(400, "Already used", "This sign-in has already been completed. You can close this tab.")
 
 
+def no_callback_within(timeout: float) -> AuthError:
+    return AuthError(STEP_CALLBACK, f"no callback arrived within {timeout:g} s — the tab may have been closed, or "
+                     "the server showed an error page instead (GitHub's \"redirect_uri is not associated with this "
+                     "application\": check the app's callback URL); run login again")
+
+
 def signed_in_page(account: str | None) -> Page:
     who = f" as {account}" if account else ""
     return Page(200, "Signed in", f"You are signed in to the tool{who}. You can close this tab.")

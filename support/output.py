@@ -13,22 +13,94 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from support.errors import mask, safe_text
-from support.settings import host_of
+from support.errors import AuthError, NotLoggedIn, TokenRefused, mask, safe_text
+from support.settings import host_of, hostname_of
 from support.token import Token
 
 if TYPE_CHECKING:
-    from support.api_http import TokenSource
+    from support.api_http import TokenSource, Total
 
 NAME_COLUMN_MIN = 12
 LOGIN_LIMIT = 100  # GitHub's logins have at most 39 characters; anything longer is no login
 # What `repos --json` gives for each repository, with the JSON type each field must have.
 REPO_JSON_FIELDS = {"full_name": str, "private": bool, "html_url": str, "description": str, "stargazers_count": int,
                     "updated_at": str}
+
+PUBLIC_ONLY_NOTE = ("Note: public repositories only; the token has no repo scope "
+                    "(login --scope \"read:user repo\" to see private ones).")
+
+
+class HostCheck(NamedTuple):
+    """Another host's login as `status` found it: `works` is True, False (a dead token) or None (not checked)."""
+
+    host: str  # as --hostname names it
+    token: Token
+    account: str | None
+    works: bool | None
+    problem: str = ""
+
+
+def check_logins(tokens: list[Token], account_of: Callable[[Token], str]) -> list[HostCheck]:
+    """Ask each login's own API who its token belongs to (GET /user), as `gh auth status` checks every host.
+    An expired token is not sent: it is dead, or refreshed when it is next used there."""
+    checks = []
+    for token in tokens:
+        host = hostname_of(token.issuer)
+        if token.is_expired():
+            refreshable = token.can_refresh()
+            checks.append(HostCheck(host, token, token.account, None if refreshable else False,
+                                    "its token expired, and is refreshed when next used" if refreshable
+                                    else "its token has expired"))
+            continue
+        try:
+            checks.append(HostCheck(host, token, account_of(token), True))
+        except TokenRefused:
+            checks.append(HostCheck(host, token, token.account, False, "its token was revoked or has expired"))
+        except AuthError as error:
+            checks.append(HostCheck(host, token, token.account, None, f"not checked: {error.message}"))
+    return checks
+
+
+def hosts_json(checks: list[HostCheck]) -> list[dict[str, object]]:
+    return [{"host": check.host, "user": check.account, "logged_in": check.works, "error": check.problem or None}
+            for check in checks]
+
+
+def status_failure(host: str | None, error: AuthError, others: list[HostCheck] | None) -> dict[str, object]:
+    """What `status --json` prints when it fails: the reason, and the other hosts when they could be read."""
+    answer: dict[str, object] = {"logged_in": False, "host": host, "error": str(error)}
+    if others is not None:
+        answer["other_hosts"] = hosts_json(others)
+    return answer
+
+
+def logged_in_elsewhere(error: NotLoggedIn, server_url: str, others: list[Token]) -> NotLoggedIn:
+    """`you are not logged in`, naming this host and those you are logged in to, each as --hostname takes
+    it; a login to this very host over the other scheme (http, https) is the one to name."""
+    if not others:
+        return error
+    hosts = [hostname_of(token.issuer) for token in others]
+    same = [name for token, name in zip(others, hosts) if host_of(token.issuer) == host_of(server_url)]
+    hint = f"add --hostname {(same or hosts)[0]}" if same or len(hosts) == 1 else "add --hostname with one of them"
+    message = error.message.replace("not logged in", f"not logged in to {hostname_of(server_url)}", 1)
+    return NotLoggedIn(error.step, f"{message} (logged in to {', '.join(hosts)}: {hint})")
+
+
+def variable_note(variable: str, after_logout: bool = False) -> str:
+    if after_logout:  # as gh auth logout warns: the variable keeps applying
+        return f"Note: {variable} is still set, and status and repos keep using its token until you unset it."
+    return f"Note: {variable} is set, and status and repos use it instead of this login until you unset it."
+
+
+def more_repositories_note(shown: int, total: Total) -> str:
+    """As `gh repo list` says it: "Showing 30 of 167 repositories"."""
+    in_all = str(total.count) if total.exact else f"at least {total.count}"
+    return f"Showing {shown} of {in_all} repositories; use --limit N, or --limit all."
 
 
 def print_json(value: object) -> None:
@@ -62,8 +134,8 @@ def repo_as_json(repo: dict) -> dict[str, object]:
 
 
 def print_status(host: str, login: str, source: TokenSource, scopes: tuple[str, ...], env_file: str | None,
-                 others: list[Token], as_json: bool) -> None:
-    """`status`: who the token belongs to, its scopes and expiry, and the other hosts' logins."""
+                 others: list[HostCheck], as_json: bool) -> None:
+    """`status`: who the token belongs to, its scopes and expiry, and how the other hosts' logins stand."""
     token = source.token
     if as_json:
         expires_at = None if token.expires_at is None else \
@@ -71,8 +143,8 @@ def print_status(host: str, login: str, source: TokenSource, scopes: tuple[str, 
         print_json({
             "logged_in": True, "host": host, "user": login, "scopes": list(scopes),
             "token": mask(token.access_token), "expires_at": expires_at,
-            "refreshable": token.can_refresh(), "source": source.description, "settings": env_file,
-            "other_hosts": [{"host": host_of(other.issuer), "user": other.account} for other in others],
+            "refreshable": token.can_refresh(), "source": source.description, "settings": settings_source(env_file),
+            "other_hosts": hosts_json(others),
         })
         return
     if token.expires_at is None:
@@ -85,10 +157,15 @@ def print_status(host: str, login: str, source: TokenSource, scopes: tuple[str, 
     print(f"  - Token: {mask(token.access_token)}, {expiry}")
     print(f"  - Scopes: {', '.join(scopes) or '(none: public data only)'}")
     print(f"  - Settings: {settings_source(env_file)}")
-    for other in others:  # from the file alone: no request goes to a host you did not pick
-        print(host_of(other.issuer))
-        print(f"  - Logged in as {shown(other.account) or 'an account not yet checked'}, token "
-              f"{mask(other.access_token)}; use it with --hostname {host_of(other.issuer)}")
+    for other in others:
+        who = shown(other.account) or "an account not yet checked"
+        print(other.host)
+        if other.works is False:
+            print(f"  ✗ Logged in as {who}, but {other.problem} — run login --hostname {other.host}")
+        else:
+            mark, problem = ("✓", "") if other.works else ("!", f"; {other.problem}")
+            print(f"  {mark} Logged in as {who} (token {mask(other.token.access_token)}{problem}); "
+                  f"use it with --hostname {other.host}")
 
 
 def settings_source(env_file: str | None) -> str:
@@ -114,7 +191,7 @@ def format_repo_table(repos: list[dict], width: int) -> list[str]:
     return [line(header), *(line(row) for row in rows)]
 
 
-def repositories_heading(count: int, more: bool) -> str:
+def repositories_heading(count: int, more: Total | None) -> str:
     if count == 0:
         return "You have no repositories this token can see."
     noun = "repository" if count == 1 else "repositories"

@@ -10,6 +10,7 @@ folder's name is built from the host and the account, so it can never be `..` or
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
-from support.api_http import Page, links_of
+from support.api_http import Page, TokenSource, links_of
 
 if TYPE_CHECKING:
     import requests
@@ -37,11 +38,12 @@ class CachedPage(NamedTuple):
     etag: str
     link: str  # the page's Link header: a 304 need not repeat it
     body: str
+    payload: object = None  # the body, read: an entry whose body cannot be read is no entry
 
     def as_page(self, url: str) -> Page:
         """The page kept from last time, for a 304 Not Modified answer to `url`."""
         log.debug("%s: 304 Not Modified, the cached page was used (no rate limit spent)", urlsplit(url).path)
-        return Page(json.loads(self.body), links_of(self.link))
+        return Page(self.payload, links_of(self.link))
 
 
 class PageCache:
@@ -54,6 +56,13 @@ class PageCache:
     @classmethod
     def for_login(cls, config_folder: Path, host: str, account: str) -> PageCache:
         return cls(host_folder(config_folder, host) / file_name_for(account), levels=3)
+
+    @classmethod
+    def for_source(cls, config_folder: Path, host: str, source: TokenSource) -> PageCache | None:
+        """A saved login's cache, by host and account. None for a token from a variable: its account is not
+        known, and the variable may hold another account's token next time, which would be served these pages."""
+        account = None if source.variable else source.token.account
+        return cls.for_login(config_folder, host, account) if account else None
 
     @staticmethod
     def forget_host(config_folder: Path, host: str) -> None:
@@ -73,11 +82,30 @@ class PageCache:
         return self.folder / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
 
     def get(self, url: str) -> CachedPage | None:
+        """The page kept for `url`, or None: no entry, one kept for another URL, or a damaged one (deleted)."""
+        file = self._file(url)
         try:
-            entry = json.loads(self._file(url).read_text(encoding="utf-8"))
-            return CachedPage(entry["etag"], entry["link"], entry["body"]) if entry.get("url") == url else None
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no entry, or a damaged one: ask without If-None-Match
+            entry = json.loads(file.read_text(encoding="utf-8"))
+            if entry.get("url") != url:
+                return None
+            return CachedPage(str(entry["etag"]), str(entry["link"]), entry["body"], json.loads(entry["body"]))
+        except OSError:
+            return None  # no entry: ask without If-None-Match
+        except (ValueError, KeyError, TypeError, AttributeError):
+            with contextlib.suppress(OSError):
+                file.unlink()  # damaged: a miss, so the page is fetched and kept afresh
+            return None
+
+    def first_time(self, what: str) -> bool:
+        """True the first time this login is told `what`: a note said once, remembered beside the pages."""
+        try:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.folder / f"{file_name_for(what)}.said", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return False
+        except OSError:
+            log.debug("%s cannot remember a note, so says it again", self.folder, exc_info=True)
+        return True
 
     def keep(self, response: requests.Response) -> None:
         """Keep a page that has an ETag, under the URL it was asked for (query included)."""

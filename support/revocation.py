@@ -1,7 +1,8 @@
 """Revoking a token at the server that issued it: RFC 7009's revocation endpoint, or GitHub's own route.
 
-token_manager.py decides which to use and which answers mean "revoked"; this module sends the
-requests and says what came back. Watch for: both carry the app's credentials (RFC 7009 §2.1: as
+revoke_github_token decides which to use and which answers mean "revoked" (the token manager's
+logout and the step scripts, which revoke the token a new sign-in replaces, call it); the rest
+sends the requests and says what came back. Watch for: both carry the app's credentials (RFC 7009 §2.1: as
 at the token endpoint; GitHub: HTTP Basic with the client ID and secret); neither follows a
 redirect, which could carry them elsewhere; each has a timeout. A server without GitHub's route
 answers its 404 with a web page, while GitHub's own 404 is JSON: the answer says which it was.
@@ -9,6 +10,7 @@ answers its 404 with a web page, while GitHub's own 404 is JSON: the answer says
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -18,8 +20,8 @@ except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install 
     raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
 
 from support.api_http import delete_as_the_app
-from support.errors import AuthError, safe_text
-from support.settings import OAuthConfig
+from support.errors import STEP_REVOKE, AuthError, safe_text
+from support.settings import OAuthConfig, missing_secret
 from support.token import Token
 from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, client_authentication, what_went_wrong
 
@@ -75,3 +77,29 @@ def answer_from(response: requests.Response) -> RevocationAnswer:
         detail = f"{content_type}, not GitHub's JSON"
     summary = f"{urlsplit(response.url or '').netloc} answered HTTP {response.status_code}"
     return RevocationAnswer(response.status_code, github_json, f"{summary} ({detail})" if detail else summary)
+
+
+def revoke_github_token(config: OAuthConfig) -> Callable[[Token], None]:
+    """RFC 7009 at the server's revocation endpoint when its metadata names one; else GitHub's own
+    DELETE /applications/{client_id}/token, as the app (GitHub has no RFC 7009 endpoint)."""
+
+    def revoke(token: Token) -> None:
+        # Each failure says only why the token was not revoked; the caller says where to do it by hand.
+        if (token.issuer, token.resource) != (config.server_url, config.api_url):
+            raise AuthError(STEP_REVOKE, f"the token belongs to {token.resource}, not {config.api_url}, so it "
+                            "was not sent there to be revoked")
+        app = config.for_login(token)  # its own app's credentials: each host's secret goes to that host only
+        if app.revocation_url:
+            answer = post_revocation(app, token, STEP_REVOKE)
+            revoked = answer.status == 200  # RFC 7009 §2.2: 200 whether or not the token was still valid
+        elif not app.client_secret:  # never another host's: the secret goes only where it was configured
+            raise AuthError(STEP_REVOKE, f"revoking needs the client secret, and {missing_secret(app)[0]}")
+        else:
+            answer = delete_at_github(app, token, STEP_REVOKE)
+            # 204; or GitHub's own JSON 404/422, for a token it no longer knows: as good as revoked. Any
+            # other server's 404 (a web page) means it has no such route, and nothing was revoked.
+            revoked = answer.status == 204 or (answer.status in (404, 422) and answer.github_json)
+        if not revoked:
+            raise AuthError(STEP_REVOKE, answer.summary)
+
+    return revoke

@@ -13,13 +13,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from support.endpoints import ISSUER_PATH, ServerEndpoints, github_endpoints
-from support.errors import STEP_CALLBACK, STEP_CONFIG, AuthError, safe_text
+from support.errors import STEP_CONFIG, AuthError, safe_text
 
 if TYPE_CHECKING:
     from support.token import Token
@@ -260,12 +260,26 @@ def trusted_verification_uri(given: object, server_url: str) -> tuple[str, str |
                       f"{host_of(server_url)}, so it is not shown or opened; use the address below.")
 
 
+def hostname_of(server_url: str) -> str:
+    """The server as messages and `--hostname` name it: its host (and port), or the whole URL when that
+    would not lead back to it (https where --hostname would choose http, or the other way round)."""
+    host = host_of(server_url)
+    return host if server_url_for(host) == server_url else server_url
+
+
 def find_env_file() -> Path | None:
     """The `.env` in the current folder, if there is one. Only there: python-dotenv's own search
     walks up the parent folders, where a `.env` may belong to another app, with another client
     ID and wider scopes, and it would be used without a word."""
     candidate = Path.cwd() / ENV_FILE_NAME
     return candidate if candidate.is_file() else None
+
+
+def chosen_hostname(hostname: str | None, environ: Mapping[str, str]) -> str | None:
+    """The host to use, as gh chooses it: --hostname, else GH_HOST, else None (GITHUB_SERVER_URL decides)."""
+    if hostname is not None:  # even an empty one, which is refused rather than quietly ignored
+        return hostname
+    return environ.get("GH_HOST", "").strip() or None
 
 
 def server_url_for(hostname: str) -> str:
@@ -297,7 +311,7 @@ def load_config(env: dict[str, str] | None = None, require_secret: bool = True,
     wins over both, and then the API URL and the issuer follow it. Every problem is an AuthError that names
     the variable, the fix, and the `.env` the settings came from. Reading the API with a token
     from GH_TOKEN needs no OAuth app at all: then `require_client_id=False`, and the caller
-    decides with `check_client_id`.
+    decides with `check_app_settings`.
     """
     env_file, from_env_file = None, frozenset()
     if env is None:
@@ -333,10 +347,13 @@ def naming_the_source(error: AuthError, env_file: Path | str | None) -> AuthErro
     return AuthError(error.step, f"{error.message} ({source})")
 
 
-def check_client_id(config: OAuthConfig) -> OAuthConfig:
-    """The check load_config(require_client_id=False) left out, for when no token variable stands in."""
+def check_app_settings(config: OAuthConfig) -> OAuthConfig:
+    """The checks load_config(require_client_id=False) left out, for when no token variable stands in:
+    the client ID, then a client secret still copied from .env.example, in the order login checks them."""
     try:
         required({"GITHUB_CLIENT_ID": config.client_id}, "GITHUB_CLIENT_ID", CLIENT_ID_FIX)
+        if config.client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
+            raise placeholder_error("GITHUB_CLIENT_SECRET")
     except AuthError as error:
         raise naming_the_source(error, config.env_file) from None
     return config
@@ -357,7 +374,8 @@ def read_settings(env: dict[str, str], require_secret: bool, require_client_id: 
         raise config_error("GITHUB_CLIENT_SECRET", "is not set",
                            "GitHub needs it for the token exchange even with PKCE; "
                            "generate one on your OAuth app's page and put it in .env")
-    if client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
+    # Without require_client_id (a token variable may stand in for the app), check_app_settings checks it.
+    if require_client_id and client_secret == PLACEHOLDERS["GITHUB_CLIENT_SECRET"]:
         raise placeholder_error("GITHUB_CLIENT_SECRET")
     default_api = GITHUB_COM_API_URL if is_github_com(server_url) else server_url + ENTERPRISE_API_PATH
     api_url = parse_endpoint_url("GITHUB_API_URL", optional("GITHUB_API_URL", default_api))

@@ -15,11 +15,13 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from support.endpoints import applications_page
 from support.errors import STEP_STORE, AuthError, mask
 from support.settings import normal_url
 from support.token import Token
@@ -39,6 +41,20 @@ PRIVATE_FILE_MODE = 0o600
 OTHERS_MAY_ACCESS = 0o077  # any permission for the group or for others
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has no symbolic links to refuse here
 
+# On Windows, os.replace fails (a sharing violation) while another process has the file open, and
+# readers open it without the lock, for a few milliseconds each: a save waits for them this long, at
+# most, rather than lose a refresh token rotation has already spent.
+WINDOWS_REPLACE_PAUSES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+class LockUnavailable(AuthError):
+    """The lock beside the token file cannot be taken (a read-only folder): nothing can be saved."""
+
+
+class NewerTokenFile(AuthError):
+    """The token file was written by a newer version of this tool: it is read by that version only, and
+    never overwritten or removed here."""
+
 
 def default_token_path() -> Path:
     # The XDG base directory spec: $XDG_CONFIG_HOME, else ~/.config. The same place `gh` uses.
@@ -57,6 +73,18 @@ def current_user() -> int | None:
 def _open_lock_file(path: Path) -> int:
     # O_NOFOLLOW: a link planted at the lock's path must not make us create, or lock, its target.
     return os.open(path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, PRIVATE_FILE_MODE)
+
+
+def _replace(source: str, destination: Path) -> None:
+    """os.replace, waiting out a Windows reader that holds the destination open."""
+    for pause in (*WINDOWS_REPLACE_PAUSES, None):
+        try:
+            os.replace(source, destination)
+            return
+        except PermissionError:
+            if os.name != "nt" or pause is None:
+                raise
+            time.sleep(pause)
 
 
 @contextmanager
@@ -155,36 +183,77 @@ class TokenStore:
                              f"run: {command} {path}") from error
 
     def load(self) -> Token | None:
-        """This issuer's token, or None when there is none. A damaged or foreign file is an AuthError."""
-        entries = self.load_all()
-        if self.issuer is not None:
-            return entries.get(self.issuer)
-        if len(entries) > 1:
-            raise self._fail(f"holds logins to {len(entries)} servers", "say which one (--hostname)")
-        return next(iter(entries.values()), None)
+        """This issuer's token, or None when there is none. A damaged file or entry is an AuthError."""
+        entries = self._read_entries()
+        issuer = self.issuer
+        if issuer is None:
+            if len(entries) > 1:
+                raise self._fail(f"holds logins to {len(entries)} servers", "say which one (--hostname)")
+            issuer = next(iter(entries), "")
+        return self._token(entries[issuer]) if issuer in entries else None
 
     def load_all(self) -> dict[str, Token]:
-        """Every saved token, by issuer."""
+        """Every saved token that can be read, by issuer. An entry that cannot be read is left out here,
+        and left as it is in the file."""
+        readable = {}
+        for issuer, entry in self._read_entries().items():
+            try:
+                readable[issuer] = self._token(entry)
+            except AuthError:
+                continue
+        return readable
+
+    def other_logins(self) -> list[Token]:
+        """The readable logins to other servers than this store's issuer (gh's other hosts), by issuer."""
+        try:
+            saved = self.load_all()
+        except AuthError:
+            return []
+        return [token for issuer, token in sorted(saved.items()) if issuer != self.issuer]
+
+    def _token(self, entry: object) -> Token:
+        try:
+            token = Token.from_json(entry)
+        except ValueError as error:
+            raise self._fail(f"is damaged ({error})") from error
+        # Its server named in the normal form, however an older version wrote it.
+        return token._replace(issuer=normal_url(token.issuer), resource=normal_url(token.resource))
+
+    def _read_entries(self) -> dict[str, object]:
+        """The file's entries by issuer, each as written: they are read one at a time, so that one damaged
+        entry (or one this version cannot read) costs no other login."""
         text = self._read_text()
         if text is None:
             return {}
         try:
-            entries = {issuer: Token.from_json(entry) for issuer, entry in self._entries(json.loads(text)).items()}
+            data = json.loads(text)
         except ValueError as error:  # json.JSONDecodeError is a ValueError too
             raise self._fail(f"is damaged ({str(error).split(':')[0]})") from error
-        return normal_entries(entries)
-
-    @staticmethod
-    def _entries(data: object) -> dict[str, object]:
         if not isinstance(data, dict):
-            raise ValueError("it does not hold a JSON object")
-        if data.get("version") == SINGLE_TOKEN_VERSION:  # the layout before one login per server
-            return {str(data.get("issuer", "")): {k: v for k, v in data.items() if k != "version"}}
-        if data.get("version") != TOKEN_FILE_VERSION:
-            raise ValueError(f"its version is {data.get('version')!r}, not {TOKEN_FILE_VERSION}")
+            raise self._fail("is damaged (it does not hold a JSON object)")
+        version = data.get("version")
+        if version == SINGLE_TOKEN_VERSION:  # the layout before one login per server: one token, whole or not
+            entry = {key: value for key, value in data.items() if key != "version"}
+            return {self._token(entry).issuer: entry}  # keyed in the normal form
+        if isinstance(version, int) and not isinstance(version, bool) and version > TOKEN_FILE_VERSION:
+            raise NewerTokenFile(STEP_STORE, f"the token file {self.path} was written by a newer version of this "
+                                 f"tool (its version is {version}, this one reads {TOKEN_FILE_VERSION}), so it is left "
+                                 "as it is — update this tool, or use the newer one")
+        if version != TOKEN_FILE_VERSION:
+            raise self._fail(f"is damaged (its version is {version!r}, not {TOKEN_FILE_VERSION})")
         if not isinstance(data.get("tokens"), dict):
-            raise ValueError("tokens is not an object")
-        return data["tokens"]
+            raise self._fail("is damaged (tokens is not an object)")
+        return normal_keys(data["tokens"])
+
+    def _entries_to_keep(self) -> dict[str, object]:
+        """The entries a change carries over, each as it was, readable or not. A file damaged as a whole
+        holds none and is replaced, rather than blocking every login; a newer version's file is kept."""
+        try:
+            return self._read_entries()
+        except NewerTokenFile:
+            raise
+        except AuthError:
+            return {}
 
     def _read_text(self) -> str | None:
         self._check_folder()
@@ -211,22 +280,13 @@ class TokenStore:
         except UnicodeDecodeError as error:
             raise self._fail("is not text") from error
 
-    def _others(self, issuer: str) -> dict[str, Token]:
-        """The other issuers' tokens, kept when this one changes; none if the file is damaged
-        (a damaged file is replaced, as before, rather than blocking every login)."""
-        try:
-            return {key: token for key, token in self.load_all().items() if key != issuer}
-        except AuthError:
-            return {}
-
-    def _write_entries(self, tokens: dict[str, Token]) -> None:
-        data = {"version": TOKEN_FILE_VERSION, "tokens": {key: token.to_json() for key, token in tokens.items()}}
-        self._write(json.dumps(data, indent=2), replace_file=True)
+    def _write_entries(self, entries: dict[str, object], kept: str = "the previous file is unchanged") -> None:
+        self._write(json.dumps({"version": TOKEN_FILE_VERSION, "tokens": entries}, indent=2), True, kept)
 
     def save(self, token: Token) -> None:
         """Write the token so that the file is either the old one or the new one, never half of each."""
         issuer = normal_url(token.issuer) if self.issuer is None else self.issuer
-        self._write_entries({**self._others(issuer), issuer: token})
+        self._write_entries({**self._entries_to_keep(), issuer: token.to_json()})
 
     def check_writable(self) -> None:
         """Prove that a save would work, by writing and removing a file beside the token file.
@@ -241,7 +301,7 @@ class TokenStore:
         except OSError as error:
             raise self._lock_failure(error) from error
 
-    def _write(self, text: str, replace_file: bool) -> None:
+    def _write(self, text: str, replace_file: bool, kept: str = "the previous file is unchanged") -> None:
         self._make_private_dir()
         temporary = None
         try:
@@ -254,11 +314,10 @@ class TokenStore:
                 file.flush()
                 os.fsync(file.fileno())
             if replace_file:
-                os.replace(temporary, self.path)
+                _replace(temporary, self.path)
                 temporary = None
         except OSError as error:
-            raise self._fail(f"could not be written ({error.strerror}); the previous file is unchanged",
-                             self._write_fix(error)) from error
+            raise self._fail(f"could not be written ({error.strerror}); {kept}", self._write_fix(error)) from error
         finally:
             if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
@@ -273,28 +332,33 @@ class TokenStore:
             return f"make {self.path.parent} writable for you (or check that its disk is not read-only), then try again"
         return f"check {self.path.parent}, then try again"
 
-    def delete(self) -> bool:
-        """Forget this issuer's token; the file goes with the last one. True if there was one."""
+    def delete(self, revoked: bool = False) -> bool:
+        """Forget this issuer's token; the file goes with the last one. True if there was one.
+        `revoked`: the token was revoked first, so a failure here leaves only a dead token behind."""
+        kept = "it still holds the token, which was revoked and no longer works" if revoked else \
+            "the previous file is unchanged"
         try:
-            entries = self.load_all()
+            entries = self._read_entries()
+        except NewerTokenFile:
+            raise
         except AuthError:
-            return self._remove_file()  # a damaged file holds nothing worth keeping
+            return self._remove_file(kept)  # a file damaged as a whole holds nothing worth keeping
         issuer = self.issuer if self.issuer is not None else next(iter(entries), None)
         if issuer not in entries:
             return False
-        others = {key: token for key, token in entries.items() if key != issuer}
+        others = {key: entry for key, entry in entries.items() if key != issuer}
         if not others:
-            return self._remove_file()
-        self._write_entries(others)
+            return self._remove_file(kept)
+        self._write_entries(others, kept)
         return True
 
-    def _remove_file(self) -> bool:
+    def _remove_file(self, kept: str) -> bool:
         try:
             os.unlink(self.path)  # a symlink itself, never its target
         except FileNotFoundError:
             return False
         except OSError as error:
-            raise self._fail(f"cannot be removed ({error.strerror})", "remove it by hand") from error
+            raise self._fail(f"cannot be removed ({error.strerror}); {kept}", self._write_fix(error)) from error
         return True
 
     @contextmanager
@@ -305,10 +369,12 @@ class TokenStore:
             yield
 
     def _lock_failure(self, error: OSError) -> AuthError:
+        """The lock cannot be taken: nothing can be saved. The same advice whether or not the lock file exists."""
         if error.errno == errno.ELOOP:
-            return self._fail(f"cannot be locked: {self.lock_path.name} is a symbolic link, which is never followed",
-                              f"delete {self.lock_path}, then try again")
-        return self._fail(f"cannot be locked ({error.strerror})", f"check {self.lock_path}, then try again")
+            return LockUnavailable(STEP_STORE, f"the token file {self.path} cannot be locked: {self.lock_path.name} "
+                                   f"is a symbolic link, which is never followed — delete {self.lock_path}, then try again")
+        return LockUnavailable(STEP_STORE, f"the token file {self.path} cannot be changed: its lock "
+                               f"{self.lock_path.name} cannot be opened ({error.strerror}) — {self._write_fix(error)}")
 
     def settings_of_the_login(self, config: OAuthConfig) -> OAuthConfig:
         """`config` with the app (client ID and secret) and endpoints this issuer's login was made with, so
@@ -321,21 +387,61 @@ class TokenStore:
         return config if saved is None else config.for_login(saved)
 
 
-def normal_entries(entries: dict[str, Token]) -> dict[str, Token]:
-    """The entries keyed, and their servers named, in the normal form: a login saved as
-    `https://GitHub.com/` by an older version is still github.com's (and is saved so at the next
-    write). Where two spellings of one server were saved, the one already normal wins."""
-    normal: dict[str, Token] = {}
-    for issuer, token in sorted(entries.items(), key=lambda item: item[0] == normal_url(item[0])):
-        normal[normal_url(issuer)] = token._replace(issuer=normal_url(token.issuer),
-                                                    resource=normal_url(token.resource))
+def normal_keys(entries: dict[str, object]) -> dict[str, object]:
+    """The entries keyed by their server in the normal form: a login saved as `https://GitHub.com/` by
+    an older version is still github.com's (and is saved so at the next write). Where two spellings of
+    one server were saved, the one already normal wins."""
+    normal: dict[str, object] = {}
+    for issuer, entry in sorted(entries.items(), key=lambda item: item[0] == normal_url(item[0])):
+        normal[normal_url(issuer)] = entry
     return normal
 
 
-def save_new_login(token: Token) -> str:
-    """A step script's last act: save a fresh token (under its issuer, under the lock) and say so, masked."""
+
+def save_replacing(store: TokenStore, token: Token, revoke: Callable[[Token], None]) -> str | None:
+    """Save a new login's token under the lock, then revoke the token it replaced, which would otherwise
+    stay valid, unused, for a year (gh revokes it too). Returns what to say about that one, or None.
+
+    A token that cannot be saved is revoked at once: nothing may stay valid that nobody holds.
+    """
+    try:
+        with store.lock():
+            try:
+                replaced = store.load()
+            except AuthError:
+                replaced = None  # an entry that cannot be read holds nothing to revoke
+            store.save(token)
+    except AuthError as error:  # no lock or no save: the new token would be held by nobody
+        problem = revoke_or_say_why(revoke, token)
+        fate = "the new token was revoked" if problem is None else \
+            f"the new token could not be revoked ({problem}): revoke it at {revocation_page(token)}"
+        raise AuthError(error.step, f"{error.message}; {fate}") from error
+    if replaced is None or replaced.access_token == token.access_token:
+        return None
+    problem = revoke_or_say_why(revoke, replaced)
+    return "Revoked the token this sign-in replaced." if problem is None else \
+        f"Note: the token this sign-in replaced was not revoked ({problem}); revoke it at {revocation_page(replaced)}."
+
+
+def revoke_or_say_why(revoke: Callable[[Token], None], token: Token) -> str | None:
+    """Revoke `token`; None if that worked, else why not (here a failure is a note, not an error)."""
+    try:
+        revoke(token)
+    except AuthError as error:
+        return error.message
+    return None
+
+
+def revocation_page(token: Token) -> str:
+    """Where a person revokes a token by hand: the applications page of the server that issued it."""
+    return applications_page(token.issuer, token.endpoints)
+
+
+def save_new_login(token: Token, revoke: Callable[[Token], None]) -> str:
+    """A step script's last act: save a fresh token (under its issuer, under the lock), revoke the one it
+    replaced, and say so, masked."""
     store = TokenStore(issuer=token.issuer)
-    with store.lock():
-        store.save(token)
-    return (f"Signed in. Access token {mask(token.access_token)}, scopes: {', '.join(token.scopes) or '(none)'}.\n"
-            f"Saved to {store.path} (readable by you only).")
+    replaced = save_replacing(store, token, revoke)
+    said = [f"Signed in. Access token {mask(token.access_token)}, scopes: {', '.join(token.scopes) or '(none)'}.",
+            f"Saved to {store.path} (readable by you only)."]
+    return "\n".join(said + ([replaced] if replaced else []))

@@ -229,7 +229,7 @@ def test_a_replaced_token_is_not_claimed_revoked_on_a_server_without_a_way_to(cl
         cli.point_at(authlib).run("login")
         forced = cli.run("login", "--force")
     assert forced.returncode == 0 and "Revoked the token this login replaced" not in forced.stdout
-    assert "Note: the token this login replaced was not revoked" in forced.stdout
+    assert "Note: the token this sign-in replaced was not revoked" in forced.stdout
 
 
 def github_com_token(config) -> Token:

@@ -87,3 +87,41 @@ def test_a_damaged_cache_entry_is_asked_for_afresh(cli, many, token_path):
         file.write_text("{not json")
     remaining = many.rate_remaining
     assert cli.run("repos").returncode == 0 and many.rate_remaining == remaining - 1
+
+
+def test_a_cache_entry_whose_stored_body_is_damaged_is_a_miss(cli, many, token_path):
+    cli.run("status")
+    [entry_file] = cache_folder(token_path, many).glob("*.json")
+    entry = json.loads(entry_file.read_text())
+    entry_file.write_text(json.dumps({**entry, "body": "{not json"}))  # the entry reads; the page it keeps does not
+    remaining = many.rate_remaining
+    result = cli.run("status", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["user"] == "octocat"
+    assert many.rate_remaining == remaining - 1 and many.counters.not_modified == 0  # asked afresh
+    assert json.loads(json.loads(entry_file.read_text())["body"])["login"] == "octocat"  # and kept afresh
+
+
+def test_a_page_that_changed_is_shown_not_the_cached_one(cli, many):
+    cli.run("repos", "--limit", "all")
+    many.settings.repo_count = 251  # a new repository: the last page changes, and GitHub answers it with 200
+    result = cli.run("repos", "--limit", "all", "--json")
+    assert len(json.loads(result.stdout)) == 251 and many.counters.not_modified == 2  # the first two are the same
+
+
+def test_a_page_kept_for_another_url_is_never_served(tmp_path):
+    from support.page_cache import CachedPage, PageCache
+
+    cache = PageCache(tmp_path / "cache")
+    cache.put("https://api.github.com/user/repos?page=2", CachedPage('W/"a"', "", '[{"full_name": "not/yours"}]'))
+    [kept] = (tmp_path / "cache").glob("*.json")
+    kept.rename(cache._file("https://api.github.com/user"))  # as if two URLs shared a file name
+    assert cache.get("https://api.github.com/user") is None
+
+
+def test_pages_read_with_a_token_variable_are_never_cached(cli, many, token_path):
+    token = many.grant_tokens(("read:user", "repo"))["access_token"]
+    cli.run("logout")  # no saved login: the variable is the only token
+    for command in ("status", "repos"):
+        assert cli.run(command, extra_env={"GH_ENTERPRISE_TOKEN": token}).returncode == 0
+    # The variable may hold another account's token next time: nothing of what it read is kept.
+    assert not (token_path.parent / "cache").exists()

@@ -35,6 +35,20 @@ def test_state_is_compared_whole_never_as_a_prefix(waiting_server, forged):
     assert status == 400 and exchanged == [] and not server.done.is_set()
 
 
+def test_state_is_compared_in_constant_time(waiting_server, step2, monkeypatch):
+    server, _ = waiting_server
+    compared = []
+    real_compare = step2.hmac.compare_digest
+    monkeypatch.setattr(step2.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real_compare(a, b))
+    fetch(f"{server.redirect_uri}?{urlencode({'code': 'attacker', 'state': STATE[:-1] + 'x'})}")
+    assert compared == [((STATE[:-1] + "x").encode(), STATE.encode())]  # never ==, which stops at the first difference
+
+
+def test_the_code_never_shows_in_a_callback_results_repr(step2):
+    result = step2.CallbackResult(code="the-code-itself", issuer="https://github.com/login/oauth")
+    assert "the-code-itself" not in repr(result) and "github.com/login/oauth" in repr(result)
+
+
 def test_a_repeated_parameter_is_refused_even_with_the_right_state(waiting_server):
     server, exchanged = waiting_server
     status, _, _ = fetch(f"{server.redirect_uri}?state={STATE}&code=first&code=second")

@@ -41,6 +41,7 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
     table = runner.run(TOOL, "repos", "--limit", "2")
     assert table.stdout.splitlines()[0].split() == ["NAME", "VISIBILITY", "STARS", "UPDATED"]
     assert "public repositories only" in table.stderr  # read:user cannot see private ones
+    assert "public repositories only" not in runner.run(TOOL, "repos").stderr  # said once per login
 
     logout = runner.run(TOOL, "logout")
     assert logout.returncode == 0, logout.stderr
@@ -313,7 +314,7 @@ def test_login_force_revokes_the_token_it_replaced(cli, github, token_path):
     cli.point_at(github).run("login")
     first = read_saved(token_path)["access_token"]
     forced = cli.run("login", "--force")
-    assert forced.returncode == 0 and "Revoked the token this login replaced." in forced.stdout
+    assert forced.returncode == 0 and "Revoked the token this sign-in replaced." in forced.stdout
     assert first not in github.tokens and github.counters.revocations == 1
 
 
@@ -322,7 +323,7 @@ def test_a_replaced_token_that_cannot_be_revoked_is_a_note_not_an_error(cli, git
     github.fail_next("/api/v3/applications/", 502, "<html>Bad Gateway</html>")
     forced = cli.run("login", "--force")
     assert forced.returncode == 0
-    assert f"Note: the token this login replaced was not revoked (127.0.0.1:{github.port} answered HTTP 502)" \
+    assert f"Note: the token this sign-in replaced was not revoked (127.0.0.1:{github.port} answered HTTP 502)" \
            in forced.stdout
 
 
@@ -382,8 +383,8 @@ def test_github_com_variables_are_not_used_for_another_host_nor_the_other_way(cl
 
 def test_already_logged_in_without_a_recorded_account_does_not_say_unknown(runner, cli, github):
     assert runner.point_at(github).run("2_callback_exchange.py").returncode == 0  # step 2 records no account
-    again = cli.run("login")
-    assert again.returncode == 0 and f"Already logged in to 127.0.0.1:{github.port}." in again.stdout
+    again = cli.run("login")  # the check of the saved token learns whose it is
+    assert again.returncode == 0 and f"Already logged in to 127.0.0.1:{github.port} as octocat." in again.stdout
     assert "unknown" not in again.stdout
 
 
@@ -411,3 +412,102 @@ def test_short_lived_replaces_a_token_that_does_not_expire(cli, github, token_pa
     result = cli.run("login", "--short-lived")
     assert "does not expire; signing in again for a short-lived one" in result.stdout
     assert read_saved(token_path)["expires_at"] and github.counters.revocations == 1
+
+
+# -- login checks the saved token before it says you are logged in --------------------------------
+
+def test_login_signs_in_again_when_the_saved_token_was_revoked_and_says_so(cli, github):
+    cli.point_at(github).run("login")
+    github.tokens.clear()  # revoked at GitHub's end: status says "run login again"
+    again = cli.run("login")
+    assert again.returncode == 0
+    assert github.counters.token_requests == 2
+    assert f"The saved token no longer works ({github.url.split('//')[1]} says Bad credentials: the token was revoked or has " \
+           "expired); signing in again." in again.stdout
+    assert "Already logged in" not in again.stdout and "Revoked the token" not in again.stdout
+    assert cli.run("status").returncode == 0
+
+
+def test_login_signs_in_again_when_the_saved_refresh_token_is_dead(cli, expiring_github, token_path):
+    import time
+
+    cli.point_at(expiring_github).run("login")
+    write_saved(token_path, {**read_saved(token_path), "expires_at": time.time() - 1})
+    expiring_github.refresh_tokens.clear()
+    again = cli.run("login")
+    assert again.returncode == 0 and "The saved token no longer works" in again.stdout
+    assert expiring_github.counters.token_requests == 3  # the first login, the refused refresh, the new login
+    assert cli.run("status").returncode == 0
+
+
+def test_login_checks_a_saved_token_with_one_request(cli, github):
+    cli.point_at(github).run("login")
+    before = github.counters.api_requests
+    assert "Already logged in" in cli.run("login").stdout
+    assert github.counters.api_requests == before + 1  # GET /user, nothing more
+
+
+# -- settings and token variables ----------------------------------------------------------------
+
+def with_an_unfilled_env_file(cli) -> None:
+    """What a new reader has: .env copied from .env.example, and no app settings in the environment."""
+    (cli.runner.cwd / ".env").write_text((ROOT / ".env.example").read_text())
+    for name in ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"):
+        cli.runner.env.pop(name, None)
+
+
+def test_a_token_variable_needs_no_app_settings_even_with_an_unfilled_env_file(cli, github):
+    token = github.grant_tokens(("read:user",))["access_token"]
+    with_an_unfilled_env_file(cli.point_at(github))
+    for command in ("status", "repos"):
+        result = cli.run(command, extra_env={"GH_ENTERPRISE_TOKEN": token})
+        assert result.returncode == 0, result.stderr
+    assert "token from the GH_ENTERPRISE_TOKEN environment variable" in cli.run(
+        "status", extra_env={"GH_ENTERPRISE_TOKEN": token}).stdout
+
+
+@pytest.mark.parametrize("command", ["login", "status", "repos", "logout"])
+def test_an_unfilled_env_file_names_the_client_id_first_whatever_the_command(cli, github, command):
+    with_an_unfilled_env_file(cli.point_at(github))
+    result = cli.run(command)
+    assert one_clean_line(result) and "GITHUB_CLIENT_ID still holds the placeholder" in result.stderr
+
+
+def test_gh_token_on_a_host_that_is_not_github_com_says_which_variable_is_for_which(cli, github):
+    result = cli.point_at(github).run("status", extra_env={"GITHUB_CLIENT_ID": "", "GH_TOKEN": "gho_for_github_1111"})
+    assert one_clean_line(result) and "GITHUB_CLIENT_ID is not set" not in result.stderr
+    assert f"GH_TOKEN is set, but it is not for 127.0.0.1:{github.port} (as with gh, GH_ENTERPRISE_TOKEN is the " \
+           "variable for other hosts) — put the token in GH_ENTERPRISE_TOKEN instead" in result.stderr
+
+
+def test_logout_says_that_a_token_variable_still_applies(cli, github):
+    cli.point_at(github).run("login")
+    result = cli.run("logout", extra_env={"GH_ENTERPRISE_TOKEN": "gho_from_ci_1111"})
+    assert result.returncode == 0 and "Revoked the token" in result.stdout
+    assert "Note: GH_ENTERPRISE_TOKEN is still set, and status and repos keep using its token until you unset it." \
+        in result.stdout
+
+
+# -- options and hints ---------------------------------------------------------------------------
+
+def test_login_device_waits_no_longer_than_its_timeout_and_says_so(cli, monkeypatch):
+    import importlib
+
+    device_flow = importlib.import_module("device_flow")
+    clock = [0.0]
+    monkeypatch.setattr(device_flow, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(device_flow, "pause", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    with LocalGitHub(Settings(approval="ask", device_interval=1)) as github:  # nobody approves the code
+        result = cli.point_at(github).run("login", "--device", "--timeout", "3")
+    assert "Waiting up to 3s for you to approve it" in result.stdout
+    assert one_clean_line(result) and "no approval within 3s (--timeout) — run login --device again" in result.stderr
+
+
+def test_demo_help_does_not_offer_the_hostname_it_refuses(cli):
+    result = cli.run("demo", "--help")
+    assert result.returncode == 0 and "--hostname" not in result.stdout
+
+
+def test_the_demo_hints_at_no_option_it_does_not_take(cli):
+    result = cli.run("demo")
+    assert result.returncode == 0 and "--limit" not in result.stdout + result.stderr

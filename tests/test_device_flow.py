@@ -135,6 +135,17 @@ def test_slow_down_without_an_interval_adds_five_seconds(mocked):
     assert pauses == [5, 10]
 
 
+def test_polls_come_at_the_interval_the_server_asks_for(mocked):
+    config, mock, pauses = mocked
+    mock.replace(responses.POST, f"{config.server_url}/login/device/code", json={
+        "device_code": "d" * 40, "user_code": "WDJB-MJHT", "verification_uri": "https://github.com/login/device",
+        "expires_in": 900, "interval": 8})  # slower than the default of 5 (RFC 8628 §3.2)
+    token_answers(mock, config, {"error": "authorization_pending"},
+                  {"access_token": "gho_fake_aaaa", "token_type": "bearer"})
+    device_flow.sign_in_with_device(config, say=lambda line: None)
+    assert pauses == [8, 8]
+
+
 def test_polls_carry_the_device_grant_and_no_client_secret(mocked):
     config, mock, _ = mocked
     token_answers(mock, config, {"access_token": "gho_fake_aaaa", "token_type": "bearer"})
@@ -176,6 +187,14 @@ def test_device_flow_script_signs_in_and_saves_the_token(runner, token_path):
         result = runner.point_at(github).run("device_flow.py", extra_env=NO_SECRET)
     assert result.returncode == 0, result.stderr
     assert "First copy your one-time code" in result.stdout and token_path.exists()
+
+
+def test_device_flow_script_revokes_the_token_it_replaces_as_login_does(cli, token_path):
+    with LocalGitHub(Settings(approval="auto", device_interval=0)) as github:
+        assert cli.point_at(github).script("device_flow.py").returncode == 0
+        again = cli.script("device_flow.py")
+    assert again.returncode == 0 and "Revoked the token this sign-in replaced." in again.stdout
+    assert list(github.tokens) == [read_saved(token_path)["access_token"]]  # no valid token that nobody holds
 
 
 def test_ctrl_c_while_polling_exits_130(runner):

@@ -11,7 +11,7 @@ from support.errors import AuthError
 from support.token import Token
 from support.token_store import TokenStore
 from tests.conftest import ROOT
-from tests.helpers import APP_SETTINGS, TOOL, one_clean_line, read_saved, refuse_writes
+from tests.helpers import APP_SETTINGS, TOOL, make_read_only, one_clean_line, read_saved, refuse_writes, write_saved
 from tests.helpers.misbehaving_server import MisbehavingServer
 
 EXPECTED = {
@@ -139,6 +139,68 @@ def test_a_read_only_folder_keeps_the_previous_file(token_path, monkeypatch):
     with pytest.raises(AuthError, match="could not be written .Permission denied"):
         store.save(Token(access_token="gho_second_bbbb2222"))
     assert token_path.read_bytes() == before
+
+
+# -- a read-only config folder: one line of advice, whether or not the lock file exists yet ---------
+
+@pytest.mark.parametrize("lock_file", ["missing", "there"])
+def test_logout_in_a_read_only_folder_gives_the_same_advice_with_or_without_the_lock_file(cli, github, token_path,
+                                                                                          monkeypatch, lock_file):
+    cli.point_at(github).run("login")
+    lock = token_path.with_name("token.json.lock")
+    if lock_file == "missing":
+        lock.unlink()
+    make_read_only(monkeypatch, token_path.parent)
+    result = cli.run("logout")
+    assert one_clean_line(result) and "unexpected" not in result.stderr
+    assert f"make {token_path.parent} writable for you (or check that its disk is not read-only)" in result.stderr
+
+
+def test_logout_that_revoked_the_token_but_cannot_remove_it_says_the_token_is_dead(cli, github, token_path,
+                                                                                   monkeypatch):
+    cli.point_at(github).run("login")
+    make_read_only(monkeypatch, token_path.parent)  # the lock file is there from the login
+    result = cli.run("logout")
+    assert one_clean_line(result) and github.counters.revocations == 1 and github.tokens == {}
+    assert "it still holds the token, which was revoked and no longer works" in result.stderr
+    assert "unchanged" not in result.stderr
+
+
+@pytest.mark.parametrize("lock_file", ["missing", "there"])
+def test_a_refresh_in_a_read_only_folder_gives_the_same_advice_with_or_without_the_lock_file(
+        cli, expiring_github, token_path, monkeypatch, lock_file):
+    import time
+
+    cli.point_at(expiring_github).run("login")
+    write_saved(token_path, {**read_saved(token_path), "expires_at": time.time() - 1})
+    if lock_file == "missing":
+        token_path.with_name("token.json.lock").unlink()
+    before = token_path.read_bytes()
+    make_read_only(monkeypatch, token_path.parent)
+    result = cli.run("repos")
+    assert one_clean_line(result) and "unexpected" not in result.stderr
+    assert f"make {token_path.parent} writable for you" in result.stderr
+    assert expiring_github.counters.refreshes == 0 and token_path.read_bytes() == before
+
+
+def test_a_token_about_to_expire_is_used_while_it_lasts_when_no_lock_can_be_made(cli, expiring_github, token_path,
+                                                                                 monkeypatch):
+    import time
+
+    cli.point_at(expiring_github).run("login")
+    write_saved(token_path, {**read_saved(token_path), "expires_at": time.time() + 30})  # inside the refresh margin
+    token_path.with_name("token.json.lock").unlink()
+    make_read_only(monkeypatch, token_path.parent)
+    assert cli.run("repos").returncode == 0 and expiring_github.counters.refreshes == 0
+
+
+def test_a_step_script_that_cannot_save_in_a_read_only_folder_revokes_the_new_token(cli, github, token_path,
+                                                                                    monkeypatch):
+    token_path.parent.mkdir(parents=True)
+    make_read_only(monkeypatch, token_path.parent)  # no lock file yet, and none can be made
+    result = cli.point_at(github).script("2_callback_exchange.py")
+    assert one_clean_line(result) and "unexpected" not in result.stderr
+    assert "the new token was revoked" in result.stderr and github.tokens == {}
 
 
 def test_two_logins_at_once_leave_one_whole_token(runner, github, token_path):

@@ -35,9 +35,10 @@ def test_logging_in_to_a_second_server_keeps_the_first(cli, two_servers, token_p
     assert saved_issuers(token_path) == sorted([first.url, second.url])
     status = cli.point_at(first).run("status")
     assert f"{host(first)} (active)" in status.stdout and "Logged in as octocat" in status.stdout
-    assert f"{host(second)}\n  - Logged in as hubot" in status.stdout and f"--hostname {host(second)}" in status.stdout
+    assert f"{host(second)}\n  ✓ Logged in as hubot" in status.stdout and f"--hostname {host(second)}" in status.stdout
     assert cli.run("repos").returncode == 0
-    assert json.loads(cli.run("status", "--json").stdout)["other_hosts"] == [{"host": host(second), "user": "hubot"}]
+    assert json.loads(cli.run("status", "--json").stdout)["other_hosts"] == [
+        {"host": host(second), "user": "hubot", "logged_in": True, "error": None}]
 
 
 def test_hostname_picks_the_server_on_any_command(cli, two_servers, token_path):
@@ -79,7 +80,7 @@ def test_status_on_a_server_without_a_login_names_those_with_one(cli, two_server
     cli.point_at(first).run("login")
     result = cli.point_at(second).run("status")
     assert one_clean_line(result) and "you are not logged in" in result.stderr
-    assert f"(logged in to {host(first)}: add --hostname HOST)" in result.stderr
+    assert f"(logged in to {host(first)}: add --hostname {host(first)})" in result.stderr
 
 
 def test_a_single_token_file_is_read_and_migrated_without_loss(cli, two_servers, token_path):
@@ -123,3 +124,104 @@ def test_a_server_url_alone_puts_the_api_under_api_v3(step1):
     env = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_SERVER_URL": "https://ghe.example.com"}
     config = step1.load_config(env=env, require_secret=False)
     assert config.api_url == "https://ghe.example.com/api/v3" and config.issuer == "https://ghe.example.com/login/oauth"
+
+
+# -- status checks every host, as gh auth status does ---------------------------------------------
+
+def test_status_marks_a_dead_token_on_another_host(cli, two_servers):
+    first, second = two_servers
+    cli.point_at(first).run("login")
+    cli.point_at(second).run("login")
+    second.tokens.clear()  # revoked at the second host
+    status = cli.point_at(first).run("status")
+    assert status.returncode == 0  # the active login works
+    assert f"{host(second)}\n  ✗ Logged in as hubot, but its token was revoked or has expired — run login " \
+           f"--hostname {host(second)}" in status.stdout
+    answer = json.loads(cli.run("status", "--json").stdout)
+    assert answer["other_hosts"] == [{"host": host(second), "user": "hubot", "logged_in": False,
+                                      "error": "its token was revoked or has expired"}]
+
+
+def test_status_exits_1_when_the_active_token_is_dead_and_its_json_says_how_each_host_stands(cli, two_servers):
+    first, second = two_servers
+    cli.point_at(first).run("login")
+    cli.point_at(second).run("login")
+    first.tokens.clear()
+    result = cli.point_at(first).run("status", "--json")
+    answer = json.loads(result.stdout)
+    assert result.returncode == 1 and answer["logged_in"] is False and "Bad credentials" in answer["error"]
+    assert answer["other_hosts"] == [{"host": host(second), "user": "hubot", "logged_in": True, "error": None}]
+
+
+def test_status_with_one_login_still_makes_one_request(cli, github):
+    cli.point_at(github).run("login")
+    before = github.counters.api_requests
+    assert cli.run("status").returncode == 0
+    assert github.counters.api_requests == before + 1
+
+
+# -- one damaged entry, or a newer file, costs no login --------------------------------------------
+
+def test_one_damaged_entry_costs_no_other_login(cli, two_servers, token_path):
+    first, second = two_servers
+    cli.point_at(first).run("login")
+    cli.point_at(second).run("login")
+    data = json.loads(token_path.read_text())
+    data["tokens"][second.url]["expires_at"] = "tomorrow"  # edited by hand, or written by a tool with a bug
+    token_path.write_text(json.dumps(data))
+    damaged = data["tokens"][second.url]
+    assert cli.point_at(first).run("status").returncode == 0
+    assert cli.run("login", "--force").returncode == 0  # a save of the first host's login
+    assert json.loads(token_path.read_text())["tokens"][second.url] == damaged  # carried through untouched
+    result = cli.point_at(second).run("status")
+    assert one_clean_line(result) and "is damaged (expires_at is not a number)" in result.stderr
+
+
+def test_a_token_file_from_a_newer_version_is_never_overwritten(cli, github, token_path):
+    token_path.parent.mkdir(parents=True)
+    newer = json.dumps({"version": 3, "logins": {"https://github.com": "what the newer tool knows"}})
+    token_path.write_text(newer)
+    cli.point_at(github)
+    for result in (cli.run("status"), cli.run("login"), cli.run("login", "--force"), cli.run("logout"),
+                   cli.script("2_callback_exchange.py")):
+        assert one_clean_line(result) and "was written by a newer version of this tool" in result.stderr
+    assert token_path.read_text() == newer
+    assert github.tokens == {}  # the step script's sign-in could not be kept, so its token was revoked
+
+
+# -- hints name the host you gave; GH_HOST picks one as in gh --------------------------------------
+
+def test_every_hint_repeats_the_hostname_given(cli, two_servers):
+    first, second = two_servers
+    cli.point_at(first).run("login")
+    elsewhere = cli.run("--hostname", host(second), "status")
+    assert f"run: python dev_github_tool.py login --hostname {host(second)} " in elsewhere.stderr
+    again = cli.run("login", "--hostname", host(first))
+    assert f"Use login --hostname {host(first)} --force to sign in again." in again.stdout
+
+
+def test_a_hostname_with_a_scheme_is_told_apart_from_the_same_host_without(cli, two_servers):
+    first, _ = two_servers
+    cli.point_at(first).run("login")
+    result = cli.run("status", "--hostname", f"https://{host(first)}")
+    assert one_clean_line(result)
+    assert f"you are not logged in to https://{host(first)} — " in result.stderr
+    assert f"(logged in to {host(first)}: add --hostname {host(first)})" in result.stderr
+
+
+def test_repos_names_the_hosts_you_are_logged_in_to_as_status_does(cli, two_servers):
+    first, second = two_servers
+    cli.point_at(first).run("login")
+    result = cli.point_at(second).run("repos")
+    assert one_clean_line(result) and f"(logged in to {host(first)}: add --hostname {host(first)})" in result.stderr
+
+
+def test_gh_host_picks_the_host_when_no_hostname_is_given(cli, two_servers):
+    first, second = two_servers
+    cli.point_at(first).run("login")
+    cli.point_at(second).run("login")
+    cli.point_at(first)  # GITHUB_SERVER_URL names the first
+    chosen = cli.run("status", extra_env={"GH_HOST": host(second)})
+    assert chosen.stdout.startswith(f"{host(second)} (active)\n  ✓ Logged in as hubot")
+    given = cli.run("status", "--hostname", host(first), extra_env={"GH_HOST": host(second)})
+    assert given.stdout.startswith(f"{host(first)} (active)")  # --hostname wins, as in gh

@@ -351,6 +351,23 @@ def test_script_signs_in_and_saves_a_private_token_file(runner, github, token_pa
         assert secret not in result.stdout + result.stderr
 
 
+def test_script_revokes_the_token_it_replaces_as_login_does(cli, github, token_path):
+    assert cli.point_at(github).script("2_callback_exchange.py").returncode == 0
+    again = cli.script("2_callback_exchange.py")
+    assert again.returncode == 0 and "Revoked the token this sign-in replaced." in again.stdout
+    assert list(github.tokens) == [read_saved(token_path)["access_token"]]  # no valid token that nobody holds
+    assert cli.run("logout").returncode == 0 and github.tokens == {}
+
+
+def test_script_says_where_to_revoke_a_replaced_token_it_could_not(cli, github):
+    cli.point_at(github).script("2_callback_exchange.py")
+    github.fail_next("/api/v3/applications/", 502, "<html>Bad Gateway</html>")
+    again = cli.script("2_callback_exchange.py")
+    assert again.returncode == 0 and len(github.tokens) == 2
+    assert f"Note: the token this sign-in replaced was not revoked (127.0.0.1:{github.port} answered HTTP 502); " \
+           f"revoke it at {github.url}/settings/applications." in again.stdout
+
+
 def test_script_reports_a_declined_request_in_one_line(runner):
     with LocalGitHub(Settings(approval="ask")) as github:
         result = runner.point_at(github).run("2_callback_exchange.py", extra_env={"BROWSER_DECISION": "cancel"})

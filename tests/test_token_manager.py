@@ -109,12 +109,25 @@ def test_a_symlink_at_the_token_path_is_refused(store, tmp_path):
         store.load()
 
 
+def test_a_symlink_swapped_in_after_the_check_is_not_followed(store, tmp_path, monkeypatch):
+    planted = tmp_path / "planted.json"
+    attacker = token(access_token="gho_attacker_ffff6666")
+    planted.write_text(json.dumps({"version": 2, "tokens": {attacker.issuer: attacker.to_json()}}))
+    store.path.parent.mkdir(parents=True)
+    store.path.symlink_to(planted)
+    real_lstat = os.lstat
+    # The check sees a regular file: another local user swaps the link in between the check and the open.
+    monkeypatch.setattr(os, "lstat", lambda path, *args, **kwargs: real_lstat(planted) if Path(path) == store.path
+                        else real_lstat(path, *args, **kwargs))
+    with pytest.raises(AuthError, match="cannot be read"):
+        store.load()
+
+
 @pytest.mark.parametrize("content, reason", [
     ("{not json", "damaged"),
     ("", "damaged"),
     ("[]", "does not hold a JSON object"),
     ('{"version": 1, "access_token": 42}', "access_token is missing"),
-    ('{"version": 7}', "version is 7"),
     ('{"version": 2, "tokens": []}', "tokens is not an object"),
     (b"\xff\xfe", "is not text"),
 ])
@@ -288,6 +301,56 @@ def test_the_windows_lock_does_not_hide_other_errors(tmp_path, monkeypatch):
     assert raised.value.errno == errno.EACCES
 
 
+class SharingViolations(WindowsOs):
+    """os on Windows while a reader holds token.json open: os.replace over it fails `times` times."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+
+    def replace(self, source, destination) -> None:
+        if self.times:
+            self.times -= 1
+            raise PermissionError(errno.EACCES, "The process cannot access the file because it is being used by "
+                                  "another process")
+        os.replace(source, destination)
+
+
+def test_a_save_on_windows_waits_out_a_reader_that_holds_the_file_open(store, monkeypatch):
+    # Right after a rotating refresh: the old refresh token is spent, so the new pair must be kept.
+    store.save(token(access_token="gho_before_aaaa1111"))
+    pauses = []
+    monkeypatch.setattr(support.token_store, "os", SharingViolations(times=3))
+    monkeypatch.setattr(support.token_store, "time", type("Clock", (), {"sleep": staticmethod(pauses.append)}))
+    store.save(token(access_token="gho_rotated_bbbb2222", refresh_token="ghr_rotated_cccc3333"))
+    assert store.load().refresh_token == "ghr_rotated_cccc3333"
+    assert pauses == [0.01, 0.02, 0.05]  # a short back-off, not a wait for a server
+
+
+def test_a_save_on_windows_gives_up_after_its_back_off_and_keeps_the_previous_file(store, monkeypatch):
+    store.save(token(access_token="gho_before_aaaa1111"))
+    before = store.path.read_bytes()
+    pauses = []
+    monkeypatch.setattr(support.token_store, "os", SharingViolations(times=100))
+    monkeypatch.setattr(support.token_store, "time", type("Clock", (), {"sleep": staticmethod(pauses.append)}))
+    with pytest.raises(AuthError, match="could not be written"):
+        store.save(token(access_token="gho_rotated_bbbb2222"))
+    assert store.path.read_bytes() == before and sum(pauses) < 2
+
+
+def test_elsewhere_a_refused_replace_is_not_retried(store, monkeypatch):
+    store.save(token(access_token="gho_before_aaaa1111"))
+    calls = []
+
+    def refused(source, destination):
+        calls.append(destination)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(AuthError, match="Permission denied"):
+        store.save(token(access_token="gho_rotated_bbbb2222"))
+    assert len(calls) == 1
+
+
 # -- refresh against the local GitHub in its expiring mode -----------------------------------
 
 def saved_expired(expiring_github, config, store) -> dict:
@@ -379,7 +442,7 @@ def test_logout_offline_deletes_locally_and_says_it_is_still_valid(step3, github
     result = token_manager.github_token_manager(config, store).logout()
     assert (result.had_token, result.revoked) == (True, False)
     assert result.problem == f"cannot reach {github.url.removeprefix('http://')}"  # why; the caller says where
-    assert token_manager.revocation_page(result.token) == f"{config.server_url}/settings/applications"
+    assert support.token_store.revocation_page(result.token) == f"{config.server_url}/settings/applications"
     assert not store.path.exists()
 
 

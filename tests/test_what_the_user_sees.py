@@ -30,20 +30,40 @@ def test_repos_says_when_the_limit_cut_the_list(cli, many_repos):
     log_in_with_repo_scope(cli, many_repos)
     result = cli.run("repos")
     assert len(result.stdout.splitlines()) == 31  # the header and 30 rows
-    assert "Showing the first 30 repositories; use --limit N, or --limit all." in result.stderr
+    assert "Showing 30 of 40 repositories; use --limit N, or --limit all." in result.stderr  # as gh repo list
 
 
 def test_limit_all_lists_everything_and_says_nothing(cli, many_repos):
     log_in_with_repo_scope(cli, many_repos)
     result = cli.run("repos", "--limit", "all", "--json")
-    assert len(json.loads(result.stdout)) == 40 and "Showing the first" not in result.stderr
+    assert len(json.loads(result.stdout)) == 40 and "Showing" not in result.stderr
 
 
 def test_a_limit_that_happens_to_fit_exactly_says_nothing(cli):
     with LocalGitHub(Settings(approval="auto", repo_count=30)) as server:
         log_in_with_repo_scope(cli, server)
         result = cli.run("repos")
-    assert result.returncode == 0 and "Showing the first" not in result.stderr
+    assert result.returncode == 0 and "Showing" not in result.stderr
+
+
+def test_repos_says_at_least_how_many_when_the_last_page_was_not_read(cli):
+    with LocalGitHub(Settings(approval="auto", repo_count=250)) as server:
+        log_in_with_repo_scope(cli, server)
+        result = cli.run("repos")
+    # The Link header's last page is page 3 of 100: more than 200, and no more is known without reading it.
+    assert "Showing 30 of at least 201 repositories; use --limit N, or --limit all." in result.stderr
+
+
+def test_the_public_only_note_is_said_once_per_login_or_with_verbose(cli, github):
+    note = "Note: public repositories only; the token has no repo scope"
+    cli.point_at(github).run("login")
+    assert note in cli.run("repos").stderr
+    assert note not in cli.run("repos").stderr
+    assert note in cli.run("repos", "--verbose").stderr
+    assert note not in cli.run("repos", "--json").stderr  # for people, not for scripts
+    cli.run("logout")
+    cli.run("login")
+    assert note in cli.run("repos").stderr  # a new login is told again
 
 
 @pytest.mark.parametrize("limit, complaint", [("1.5", "'1.5' is not a whole number or all"),
@@ -66,6 +86,23 @@ def test_status_json_when_logged_out_is_json_and_exit_1(cli, github):
     result = cli.point_at(github).run("status", "--json")
     answer = json.loads(result.stdout)
     assert result.returncode == 1 and answer["logged_in"] is False and "not logged in" in answer["error"]
+
+
+@pytest.mark.parametrize("settings", ["none", "an unfilled .env"])
+def test_status_json_prints_json_with_the_reason_when_the_settings_are_wrong(cli, settings):
+    if settings == "an unfilled .env":
+        (cli.runner.cwd / ".env").write_text((ROOT / ".env.example").read_text())
+    result = cli.run("status", "--json")
+    answer = json.loads(result.stdout)
+    assert result.returncode == 1 and answer["logged_in"] is False
+    assert answer["error"].startswith("configuration: GITHUB_CLIENT_ID ")
+
+
+def test_status_json_names_the_settings_as_the_text_does(cli, github):
+    cli.point_at(github).run("login")
+    text = cli.run("status").stdout
+    answer = json.loads(cli.run("status", "--json").stdout)
+    assert f"  - Settings: {answer['settings']}\n" in text
 
 
 def test_status_json_gives_expiry_as_an_iso_8601_time(cli, expiring_github):

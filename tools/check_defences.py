@@ -1,7 +1,7 @@
 """Remove each defence, one at a time, and check that its tests notice.
 
 Run:  python tools/check_defences.py [--only WORD]
-Not part of the suite (it runs the suite's tests some fifty times, about two minutes): run it
+Not part of the suite (it runs the suite's tests some sixty times, about three minutes): run it
 before changing a defence or the threat model in docs/SECURITY.md, so that "each test fails if its
 defence is removed" stays true. Each removal is made in a scratch copy of the repository, never
 in your working tree. It prints a line per defence and exits 1 if any removal went unnoticed, or
@@ -44,10 +44,17 @@ def t(name: str) -> str:
 
 REMOVALS = (
     # -- the callback (step 2) -------------------------------------------------------------------
-    Removal("state compared whole, in constant time", "CallbackServer.state_matches",
+    Removal("state compared whole, never as a prefix", "CallbackServer.state_matches",
             'return hmac.compare_digest(values[0].encode("utf-8", "replace"), self._expected_state)',
             'return self._expected_state.startswith(values[0].encode("utf-8", "replace"))',
             (t("defences::test_state_is_compared_whole_never_as_a_prefix"),)),
+    Removal("state compared in constant time", "CallbackServer.state_matches",
+            'hmac.compare_digest(values[0].encode("utf-8", "replace"), self._expected_state)',
+            'values[0].encode("utf-8", "replace") == self._expected_state',
+            (t("defences::test_state_is_compared_in_constant_time"),)),
+    Removal("the code kept out of the callback result's repr", "CallbackResult",
+            "code: str | None = field(repr=False)", "code: str | None",
+            (t("defences::test_the_code_never_shows_in_a_callback_results_repr"),)),
     Removal("a repeated parameter refused", "CallbackServer.handle_callback",
             "if any(len(values) > 1 for values in params.values()):", "if False:",
             (t("defences::test_a_repeated_parameter_is_refused_even_with_the_right_state"),)),
@@ -231,7 +238,7 @@ REMOVALS = (
             "    ctx.store.check_writable()\n", "",
             (t("dev_github_tool::test_login_checks_the_folder_before_the_browser_and_advises_for_the_cause"),)),
     Removal("one login per issuer, never another host's", "TokenStore.load",
-            "            return entries.get(self.issuer)\n", "            return next(iter(entries.values()), None)\n",
+            "        issuer = self.issuer\n", "        issuer = next(iter(entries), \"\")\n",
             (t("hosts::test_a_token_from_one_host_never_reaches_the_other"),
              t("hosts::test_status_on_a_server_without_a_login_names_those_with_one"))),
     Removal("token variables per host (GH_TOKEN for github.com only)", "token_variable_in_use",
@@ -241,12 +248,43 @@ REMOVALS = (
     Removal("slow_down honoured (device flow)", "poll_for_token",
             'pace.slow_down(error.fields.get("interval"))', "pace.answered()",
             (t("device_flow::test_slow_down_uses_the_new_interval_for_every_later_poll"),)),
+    Removal("the server's polling interval used (device flow)", "poll_for_token",
+            "pace = DevicePace(device.interval,", "pace = DevicePace(5,",
+            (t("device_flow::test_polls_come_at_the_interval_the_server_asks_for"),)),
     Removal("device polls carry no client secret", "poll_for_token",
             "STEP_DEVICE, with_secret=False)", "STEP_DEVICE)",
             (t("device_flow::test_polls_carry_the_device_grant_and_no_client_secret"),)),
     Removal("symbolic links refused at the token path", "TokenStore._read_text",
             "if stat.S_ISLNK(info.st_mode):", "if False:",
             (t("token_manager::test_a_symlink_at_the_token_path_is_refused"),)),
+    Removal("the token file opened with O_NOFOLLOW (a link swapped in after the check)", "TokenStore._read_text",
+            "os.O_RDONLY | NO_FOLLOW", "os.O_RDONLY",
+            (t("token_manager::test_a_symlink_swapped_in_after_the_check_is_not_followed"),)),
+    Removal("a newer version's token file never overwritten", "TokenStore._entries_to_keep",
+            "        except NewerTokenFile:\n            raise\n", "",
+            (t("hosts::test_a_token_file_from_a_newer_version_is_never_overwritten"),)),
+    Removal("an entry that cannot be read carried through a save", "TokenStore.save",
+            "{**self._entries_to_keep(), issuer: token.to_json()}",
+            "{**{key: value.to_json() for key, value in self.load_all().items()}, issuer: token.to_json()}",
+            (t("hosts::test_one_damaged_entry_costs_no_other_login"),)),
+    Removal("a Windows save waits out a reader (no rotated token lost)", "_replace",
+            'if os.name != "nt" or pause is None:', "if True:",
+            (t("token_manager::test_a_save_on_windows_waits_out_a_reader_that_holds_the_file_open"),)),
+    Removal("the step scripts revoke the token they replace", "save_replacing",
+            "problem = revoke_or_say_why(revoke, replaced)", "problem = None",
+            (t("step2_callback_exchange::test_script_revokes_the_token_it_replaces_as_login_does"),
+             t("device_flow::test_device_flow_script_revokes_the_token_it_replaces_as_login_does"))),
+    # -- the page cache ----------------------------------------------------------------------------
+    Removal("a cached page served only for the URL it was kept for", "PageCache.get",
+            'if entry.get("url") != url:', "if False:",
+            (t("conditional_requests::test_a_page_kept_for_another_url_is_never_served"),)),
+    Removal("the cached page used only on a 304", "GitHubClient.get_page",
+            "if response.status_code == 304 and cached:", "if cached:",
+            (t("conditional_requests::test_a_page_that_changed_is_shown_not_the_cached_one"),)),
+    Removal("no page cached for a token variable", "PageCache.for_source",
+            "account = None if source.variable else source.token.account",
+            "account = source.token.account or source.variable",
+            (t("conditional_requests::test_pages_read_with_a_token_variable_are_never_cached"),)),
     Removal("the token file private from creation (mkstemp)", "TokenStore._write",
             'fd, temporary = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.path.parent)',
             'temporary = str(self.path.parent / ".token-plain.tmp")\n'
@@ -271,9 +309,8 @@ REMOVALS = (
             (t("hostile_files_and_servers::test_github_com_in_any_spelling_is_github_com"),
              t("hostile_files_and_servers::test_an_enterprise_token_is_never_sent_to_github_com_spelled_otherwise"),
              t("hostile_files_and_servers::test_a_server_url_spelled_otherwise_still_accepts_its_genuine_iss"))),
-    Removal("saved logins read in the normal form", "normal_entries",
-            "normal[normal_url(issuer)] = token._replace(issuer=normal_url(token.issuer),",
-            "normal[issuer] = token._replace(issuer=token.issuer,",
+    Removal("saved logins read in the normal form", "normal_keys",
+            "normal[normal_url(issuer)] = entry", "normal[issuer] = entry",
             (t("hostile_files_and_servers::test_a_login_saved_under_another_spelling_is_still_found"),)),
     Removal("a server URL names a real host", "parse_endpoint_url",
             "if not is_host_name(host):", "if False:",

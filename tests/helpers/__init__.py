@@ -157,3 +157,45 @@ def refuse_writes(monkeypatch, error_number: int, after: int = 0) -> None:
 
     assert error_number in (errno.ENOSPC, errno.EACCES, errno.EROFS)
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def make_read_only(monkeypatch, folder) -> None:
+    """Make `folder` behave as a read-only folder would (root may write anywhere, so pretend): nothing new
+    can be created in it, and nothing in it replaced or removed; files already there open as before."""
+    import errno
+    import os
+    import tempfile
+    from pathlib import Path
+
+    def refused():
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    def inside(path) -> bool:
+        return Path(path).parent == Path(folder)
+
+    real_open, real_mkstemp, real_replace, real_unlink = os.open, tempfile.mkstemp, os.replace, os.unlink
+
+    def open_(path, flags, *args, **kwargs):
+        if inside(path) and flags & os.O_CREAT and not os.path.exists(path):
+            raise refused()
+        return real_open(path, flags, *args, **kwargs)
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == Path(folder):
+            raise refused()
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    def replace(source, destination, **kwargs):
+        if inside(destination):
+            raise refused()
+        return real_replace(source, destination, **kwargs)
+
+    def unlink(path, **kwargs):
+        if inside(path):
+            raise refused()
+        return real_unlink(path, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "unlink", unlink)
