@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from support.settings import OAuthConfig
     from support.token import Token
     from support.token_store import TokenStore
-# The settings, the token store and the output helpers are imported by the commands that use
-# them: `--help` and a usage error answer before any of that (or the HTTP library) is loaded.
+# Settings, token store and output are imported by each command: --help loads none of them (nor requests).
 
 REPO_JSON_FIELDS = ("full_name", "private", "html_url", "description", "stargazers_count", "updated_at")
 OFFLINE_ACCESS = "offline_access"  # GitHub's scope for an expiring token with a refresh token
@@ -254,6 +253,15 @@ def do_logout(ctx: Context) -> int:
                     f"{ctx.store.path}, but stays valid until you revoke it{where}")
 
 
+def do_doctor(environ: Mapping[str, str], hostname: str | None = None, as_json: bool = False, **where) -> int:
+    """Each of the chapter's failure points, in order (support/doctor.py), with step 1's URL and the device flow."""
+    from support.doctor import run_doctor
+
+    return run_doctor(hostname, as_json, environ, build_url=lambda config: chapter.step1.prepare_authorization_request(
+        config).url, request_device_code=lambda config: chapter.device_flow.request_device_code(config, config.scopes),
+        **where)
+
+
 # -- the command line ------------------------------------------------------------------------
 
 def run(args) -> int:
@@ -261,6 +269,8 @@ def run(args) -> int:
         from support.demo import run_demo
 
         return run_demo(sys.modules[__name__], args.interactive, args.explain, args.timeout, device=args.device)
+    if args.command == "doctor":
+        return do_doctor(os.environ, getattr(args, "hostname", None), args.json)
     if args.command == "login":
         # The device flow needs no client secret (RFC 8628, and GitHub's docs).
         return do_login(context_from_environment(args, require_secret=not args.device), args.scope, args.timeout,

@@ -53,6 +53,7 @@ class Settings:
     login: str = "octocat"
     repo_count: int = 7
     rate_limit: int = RATE_LIMIT_PER_HOUR
+    clock_skew_seconds: int = 0  # how far the API's Date header is from this machine's clock
     # Tests only: a word put into every secret issued here, so that finding it anywhere is a leak.
     # Real GitHub tokens are opaque random strings, and so are this stand-in's by default.
     secret_marker: str = ""
