@@ -5,6 +5,7 @@ Run:  python dev_github_tool.py demo      the whole flow, offline, against the b
       python dev_github_tool.py status    who you are, which scopes, when the token expires
       python dev_github_tool.py repos     your repositories, as a table or --json
       python dev_github_tool.py logout    revoke the token at the server and delete it here
+      python dev_github_tool.py doctor    check each step of the chapter, in order, and name the fix
 Watch for: no OAuth logic lives in this file. `login` is steps 1 and 2 (chapter.step2, or
 chapter.device_flow), `status` and `repos` are step 3 with token_manager.py's refresh, `logout`
 is token_manager.py's revocation. Each command loads only the files it uses (chapter.py).
@@ -25,8 +26,7 @@ if TYPE_CHECKING:
     from support.settings import OAuthConfig
     from support.token import Token
     from support.token_store import TokenStore
-# The settings, the token store and the output helpers are imported by the commands that use
-# them: `--help` and a usage error answer before any of that (or the HTTP library) is loaded.
+# Settings, token store and output are imported by each command: --help loads none of them (nor requests).
 
 OFFLINE_ACCESS = "offline_access"  # GitHub's scope for an expiring token with a refresh token
 
@@ -108,7 +108,7 @@ def context_from_environment(args, require_secret: bool = True, require_client_i
 def do_login(ctx: Context, scope: str | None, timeout: float | None, force: bool, explain: bool,
              short_lived: bool = False, device: bool = False) -> int:
     from support.metadata import discover
-    from support.output import settings_source, shown
+    from support.output import login_notes, settings_source, shown
     from support.settings import parse_scopes
     from support.token_store import save_replacing
 
@@ -161,13 +161,8 @@ def do_login(ctx: Context, scope: str | None, timeout: float | None, force: bool
             f"{ctx.store.path}.")
     if replaced and previous is not None:
         ctx.say(replaced)
-    if short_lived and token.expires_at is None:
-        ctx.say(f"Note: {ctx.host} ignored offline_access (older GitHub Enterprise Server does), so this token "
-                "does not expire; revoke it with logout when you are done.")
-    asked = set(scopes if scopes is not None else ctx.config.scopes) - {OFFLINE_ACCESS}
-    missing = asked - set(token.scopes)
-    if missing:
-        ctx.say(f"Note: you granted less than asked; missing scopes: {', '.join(sorted(missing))}.")
+    for note in login_notes(ctx.host, token, scopes if scopes is not None else ctx.config.scopes, short_lived):
+        ctx.say(note)  # offline_access ignored, or fewer scopes granted than asked
     return EXIT_OK
 
 
@@ -210,20 +205,14 @@ def do_status(ctx: Context, as_json: bool) -> int:
 
 def do_repos(ctx: Context, limit: int | None, visibility: str | None, sort: str | None, as_json: bool,
              verbose: bool = False) -> int:
-    from support.output import (PUBLIC_ONLY_NOTE, format_repo_table, more_repositories_note, print_json, repo_as_json,
-                                terminal_width)
+    from support.output import PUBLIC_ONLY_NOTE, more_repositories_note, print_repositories
 
     client, source = ctx.client_and_source()
     try:
         repos = list(client.list_repositories(limit=limit, visibility=visibility, sort=sort))
     finally:
         client.close()
-    if as_json:
-        print_json([repo_as_json(repo) for repo in repos])
-    elif not repos:
-        print("No repositories.")
-    else:
-        print("\n".join(format_repo_table(repos, terminal_width())))
+    print_repositories(repos, as_json)
     if client.more_repositories:
         print(more_repositories_note(len(repos), client.more_repositories), file=sys.stderr)
     # For people, not scripts: said once per login (remembered beside its cached pages until logout), or with --verbose.
@@ -250,6 +239,15 @@ def do_logout(ctx: Context) -> int:
                     f"{ctx.store.path}, but stays valid until you revoke it{where}")
 
 
+def do_doctor(environ: Mapping[str, str], hostname: str | None = None, as_json: bool = False, **where) -> int:
+    """Each of the chapter's failure points, in order (support/doctor.py), with step 1's URL and the device flow."""
+    from support.doctor import run_doctor
+
+    return run_doctor(hostname, as_json, environ, build_url=lambda config: chapter.step1.prepare_authorization_request(
+        config).url, request_device_code=lambda config: chapter.device_flow.request_device_code(config, config.scopes),
+        **where)
+
+
 # -- the command line ------------------------------------------------------------------------
 
 def run(args) -> int:
@@ -260,6 +258,8 @@ def run(args) -> int:
         from support.demo import run_demo
 
         return run_demo(sys.modules[__name__], args.interactive, args.explain, args.timeout, device=args.device)
+    if args.command == "doctor":
+        return do_doctor(os.environ, getattr(args, "hostname", None), args.json)
     ctx = None
     try:
         if args.command == "login":

@@ -46,6 +46,7 @@ TOKEN_ERRORS = {
     "bad_verification_code": "The code passed is incorrect or expired.",
     "bad_refresh_token": "The refresh token passed is incorrect or expired.",
     "unsupported_grant_type": "The grant type is not supported.",
+    "Not Found": "",  # what github.com answers for a client_id it does not know (no description)
     # ... and RFC 6749 §5.2's, which the strict dialect answers with HTTP 400 (401 for the client).
     "invalid_request": "The request is missing a parameter or repeats one.",
     "invalid_client": "Client authentication failed.",
@@ -54,6 +55,7 @@ TOKEN_ERRORS = {
 # What the strict dialect answers in place of each of GitHub's codes.
 RFC_ERROR_FOR = {
     "incorrect_client_credentials": "invalid_client",
+    "Not Found": "invalid_client",
     "redirect_uri_mismatch": "invalid_grant",
     "bad_verification_code": "invalid_grant",
     "bad_refresh_token": "invalid_grant",
@@ -156,6 +158,8 @@ class TokenAuthority:
             status = 401 if code == "invalid_client" else 400
         else:
             status = 200
+        if not TOKEN_ERRORS[code]:
+            return TokenAnswer(status, {"error": code})
         return TokenAnswer(status, {"error": code, "error_description": TOKEN_ERRORS[code],
                                     "error_uri": f"{TOKEN_ERRORS_DOC}#{code.replace('_', '-')}"})
 
@@ -199,10 +203,18 @@ class TokenAuthority:
         refreshing_a_device_token = grant_type == "refresh_token" and self.refresh_tokens.get(
             params.get("refresh_token", ""), ((), 0, False))[2]
         secret_needed = not (refreshing_a_device_token and "client_secret" not in params)
-        if params.get("client_id") != self.settings.client_id or (secret_needed and not secret_matches):
+        # github.com's order, seen from outside (a made-up code tells each case apart, with no user):
+        # the app by its client_id, then the secret, then the redirect_uri against the app's
+        # registered callback URL, and only then the code.
+        if params.get("client_id") != self.settings.client_id:
+            return self.token_error("Not Found")
+        if secret_needed and not secret_matches:
             return self.token_error("incorrect_client_credentials")
         if grant_type == "refresh_token":
             return self.refresh(params.get("refresh_token", ""))
+        if not strict and params.get("redirect_uri") and not redirect_is_allowed(self.settings.callback_url,
+                                                                                 params["redirect_uri"]):
+            return self.token_error("redirect_uri_mismatch")
         pending = self.codes.get(params.get("code", ""))
         if pending is None or pending.used or pending.expires_at < time.time():
             return self.token_error("bad_verification_code")

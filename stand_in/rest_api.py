@@ -104,11 +104,14 @@ class RestApiEndpoints:
             if authorization:
                 github.counters.authorization_headers.append(authorization)
             grant = github.user_for(authorization) if authorization else None
-        if not authorization:
-            self.api_error(401, "Requires authentication")
+        if grant is None and authorization:
+            self.api_error(401, "Bad credentials")
+            return
+        if method == "GET" and path == "/rate_limit":  # answered with or without a token, as GitHub does
+            self.rate_limit_status(grant)  # "Accessing this endpoint does not count against your REST API rate limit."
             return
         if grant is None:
-            self.api_error(401, "Bad credentials")
+            self.api_error(401, "Requires authentication")
             return
         if method == "GET" and path == "/user":
             payload, extra = user_profile(github.settings, github.api_url, grant), {"X-Accepted-OAuth-Scopes": ""}
@@ -141,7 +144,7 @@ class RestApiEndpoints:
             "X-RateLimit-Reset": str(int(time.time()) + 3600),
             "X-RateLimit-Resource": "core",
             "X-GitHub-Api-Version-Selected": version or KNOWN_API_VERSIONS[0],
-            "Date": formatdate(usegmt=True),
+            "Date": formatdate(time.time() + github.settings.clock_skew_seconds, usegmt=True),
             "ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60",
             "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
         }
@@ -151,6 +154,19 @@ class RestApiEndpoints:
             self.send(304, "", "application/json", headers)  # no body, and no Link: the client kept both
         else:
             self.send_json(200, payload, {**headers, **extra})
+
+    def rate_limit_status(self, grant: Grant | None) -> None:
+        """GET /rate_limit (https://docs.github.com/en/rest/rate-limit/rate-limit): free, and shows
+        whether a token is accepted and which scopes it has."""
+        github = self.github
+        with github.lock:
+            remaining = github.rate_remaining
+        core = {"limit": github.settings.rate_limit, "remaining": remaining,
+                "used": github.settings.rate_limit - remaining, "reset": int(time.time()) + 3600}
+        headers = {"Date": formatdate(time.time() + github.settings.clock_skew_seconds, usegmt=True)}
+        if grant is not None:
+            headers["X-OAuth-Scopes"] = ", ".join(grant.scopes)
+        self.send_json(200, {"resources": {"core": core}, "rate": core}, headers)
 
     def api_error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         payload = {"message": message, "documentation_url": f"{DOCS}/rest", "status": str(status)}

@@ -154,7 +154,11 @@ class _Handler(OAuthEndpoints, DeviceEndpoints, RestApiEndpoints, http.server.Ba
 
     def send(self, status: int, body: bytes | str, content_type: str, headers: dict[str, str] | None = None) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        self.send_response(status)
+        self.log_request(status)
+        self.send_response_only(status)  # not send_response: its Date would come before a page's own
+        self.send_header("Server", self.version_string())
+        if "Date" not in (headers or {}):
+            self.send_header("Date", self.date_time_string())
         if status != 204:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

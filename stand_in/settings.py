@@ -60,6 +60,7 @@ class Settings:
     repo_fields: dict[str, object] = field(default_factory=dict)
     verification_uri: str | None = None  # None: its own /login/device, as GitHub names its own
     rate_limit: int = RATE_LIMIT_PER_HOUR
+    clock_skew_seconds: int = 0  # how far the API's Date header is from this machine's clock
     # Tests only: a word put into every secret issued here, so that finding it anywhere is a leak.
     # Real GitHub tokens are opaque random strings, and so are this stand-in's by default.
     secret_marker: str = ""

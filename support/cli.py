@@ -180,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     repos.add_argument("--verbose", action="store_true", help="say every note, even one said before for this login")
     repos.add_argument("--no-cache", action="store_true", help="ask GitHub afresh, without If-None-Match")
 
+    doctor = commands.add_parser(
+        "doctor", parents=[common], help="find the step that fails, with its fix",
+        description="Check each of the chapter's failure points in order: settings, the app's registration "
+                    "(asked of the server, with no user), the authorization URL, the token file, the saved token "
+                    "and the API. No browser opens and no token is created.")
+    doctor.add_argument("--json", action="store_true", help="print a JSON list of {step, status, detail, fix}")
+
     commands.add_parser("logout", parents=[common], help="revoke the token and delete it",
                         description="Revoke the token at the server that issued it, then delete the token file.")
 

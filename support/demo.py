@@ -60,6 +60,8 @@ def run_demo(tool: ModuleType, interactive: bool, explain: bool, timeout: float 
         print("\n== logout: revoke at the server, then delete the file")
         narrate("logout", config, explain)
         tool.do_logout(ctx)
+        print("\n== doctor: each failure point of the chapter, checked in order (logged out just above)")
+        tool.do_doctor({}, load=lambda: config, store_for=lambda issuer: ctx.store)
     print("\nThe demo's stand-in and temporary folder are gone. Next: register an OAuth app and run login.")
     return EXIT_OK
 

@@ -176,6 +176,29 @@ def terminal_width() -> int:
     return shutil.get_terminal_size().columns
 
 
+def print_repositories(repos: list[dict], as_json: bool) -> None:
+    """`repos`: a table for a person, a JSON array for a program (each field of its own JSON type)."""
+    if as_json:
+        print_json([repo_as_json(repo) for repo in repos])
+    elif not repos:
+        print("No repositories.")
+    else:
+        print("\n".join(format_repo_table(repos, terminal_width())))
+
+
+def login_notes(host: str, token: Token, asked: tuple[str, ...], short_lived: bool) -> list[str]:
+    """What a person should know after a login: GitHub's offline_access (an expiring token) was ignored,
+    or the token has fewer scopes than asked (a person may grant less on the consent page)."""
+    notes = []
+    if short_lived and token.expires_at is None:
+        notes.append(f"Note: {host} ignored offline_access (older GitHub Enterprise Server does), so this token "
+                     "does not expire; revoke it with logout when you are done.")
+    missing = set(asked) - {"offline_access"} - set(token.scopes)
+    if missing:
+        notes.append(f"Note: you granted less than asked; missing scopes: {', '.join(sorted(missing))}.")
+    return notes
+
+
 def format_repo_table(repos: list[dict], width: int) -> list[str]:
     rows = [(safe_text(r.get("full_name"), 200), "private" if r.get("private") is True else "public",
              str(stars) if (stars := whole_number(r.get("stargazers_count"))) is not None else "?",

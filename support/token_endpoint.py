@@ -42,6 +42,7 @@ TOKEN_ERROR_FIXES = {
                              "not match the PKCE verifier — run login again",
     "incorrect_client_credentials": "GITHUB_CLIENT_ID or GITHUB_CLIENT_SECRET is wrong — copy both "
                                     "again from your OAuth app's page into .env",
+    "Not Found": "no OAuth app has this GITHUB_CLIENT_ID — copy the Client ID again from your OAuth app's page",
     "redirect_uri_mismatch": "the redirect URI is not one the app allows — set the app's "
                              "Authorization callback URL to http://127.0.0.1/callback",
     "unverified_user_email": "your GitHub account has no verified primary email — verify it at "

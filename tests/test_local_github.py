@@ -126,7 +126,8 @@ def test_scopes_come_back_comma_separated_and_normalised(github):
 
 
 def test_xml_when_asked(github):
-    answer = requests.post(f"{github.url}/login/oauth/access_token", data={"code": "x"},
+    answer = requests.post(f"{github.url}/login/oauth/access_token",
+                           data={"client_id": github.settings.client_id, "client_secret": "wrong", "code": "x"},
                            headers={"Accept": "application/xml"}, timeout=10)
     assert answer.text.startswith("<OAuth><error>incorrect_client_credentials</error>")
 

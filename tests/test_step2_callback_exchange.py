@@ -330,7 +330,9 @@ def test_hostile_error_text_cannot_drive_the_terminal(exchange):
 
 
 def test_the_stand_in_answers_form_encoded_unless_json_is_asked(github):
-    answer = requests.post(f"{github.url}/login/oauth/access_token", data={"code": "nope"}, timeout=10)
+    answer = requests.post(f"{github.url}/login/oauth/access_token",
+                           data={"client_id": github.settings.client_id, "client_secret": "wrong", "code": "nope"},
+                           timeout=10)
     assert answer.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
     assert parse_qs(answer.text)["error"] == ["incorrect_client_credentials"]
     assert answer.status_code == 200

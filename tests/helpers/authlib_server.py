@@ -252,6 +252,12 @@ class AuthlibGitHub:
         def user():
             return jsonify(USER)
 
+        @app.get("/api/v3/rate_limit")
+        @protect(optional=True)
+        def rate_limit():
+            core = {"limit": 5000, "remaining": 4999, "used": 1, "reset": 0}
+            return jsonify(resources={"core": core}, rate=core)
+
         @app.get("/api/v3/user/repos")
         @protect()
         def user_repos():
