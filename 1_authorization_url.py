@@ -53,22 +53,22 @@ class AuthorizationRequest:
     """One sign-in attempt: the URL to open and the values step 2 needs to finish it."""
 
     url: str
-    redirect_uri: str
+    redirect_uri: str  # the token exchange repeats it (RFC 6749 §4.1.3)
     scopes: tuple[str, ...]
     state: str
     code_challenge: str
-    code_verifier: str = field(repr=False)
+    code_verifier: str = field(repr=False)  # a secret until step 2 sends it: never in a log or a traceback
 
 
 def build_authorization_url(config: OAuthConfig, redirect_uri: str, state: str, code_challenge: str,
-                            scopes: tuple[str, ...] | None = None) -> str:
+                            scopes: tuple[str, ...]) -> str:
     query = {
         "response_type": "code",  # RFC 6749 §4.1.1 requires it; GitHub ignores it
         "client_id": config.client_id,
         "redirect_uri": redirect_uri,
-        "scope": " ".join(config.scopes if scopes is None else scopes),  # RFC 6749 §3.3: space-separated
-        "state": state,
-        "code_challenge": code_challenge,
+        "scope": " ".join(scopes),  # RFC 6749 §3.3: space-separated
+        "state": state,  # must come back unchanged: it stops a forged callback (CSRF, RFC 6749 §10.12)
+        "code_challenge": code_challenge,  # a stolen code is useless without its verifier (PKCE, RFC 7636 §1)
         "code_challenge_method": CODE_CHALLENGE_METHOD,
     }
     return f"{config.authorize_url}?{urlencode(query)}"
@@ -76,7 +76,7 @@ def build_authorization_url(config: OAuthConfig, redirect_uri: str, state: str, 
 
 def prepare_authorization_request(config: OAuthConfig, redirect_uri: str | None = None,
                                   scopes: tuple[str, ...] | None = None) -> AuthorizationRequest:
-    """Fresh `state` and PKCE pair for one attempt: never reuse them (RFC 9700 §2.1.1)."""
+    """Fresh `state` and PKCE pair for one attempt: never reuse them (RFC 9700 §2.1 and §2.1.1)."""
     redirect_uri = redirect_uri or str(config.redirect)
     scopes = config.scopes if scopes is None else scopes
     state = generate_state()
@@ -90,7 +90,7 @@ def prepare_authorization_request(config: OAuthConfig, redirect_uri: str | None 
 def print_authorization_request() -> None:
     config = load_config(require_secret=False)
     request = prepare_authorization_request(config)
-    print("Open this URL in a browser to ask GitHub for permission:\n")
+    print("The URL that asks GitHub for permission (step 2 opens it, with a server waiting for the answer):\n")
     print(request.url)
     print("\nWhat each parameter is for:")
     print("\n".join(describe_authorization_request(request, config.client_id)))

@@ -19,13 +19,13 @@ from urllib.parse import parse_qs
 
 from chapter import step1  # 1_authorization_url.py, loaded by name in chapter.py
 from support import narration
-from support.revocation import revoke_github_token
 from support.cli import DEFAULT_TIMEOUT_SECONDS, parse_arguments, run_step_script, seconds_above_zero
 from support.errors import STEP_CALLBACK, STEP_EXCHANGE, AuthError, safe_text
 from support.loopback import (ALREADY_USED, NOT_OURS, REPEATED, LoopbackServer, Respond, no_callback_within,
                               open_browser_in_background, open_in_browser, print_now, signed_in_page)
 from support.metadata import discover, issuer_required, wrong_issuer
-from support.settings import LoopbackRedirect, OAuthConfig
+from support.revocation import revoke_github_token
+from support.settings import LoopbackRedirect, OAuthConfig, load_config
 from support.token import Token
 from support.token_endpoint import CALLBACK_ERROR_FIXES, post_to_token_endpoint, server_name, token_from_fields
 from support.token_store import save_new_login
@@ -44,9 +44,9 @@ class CallbackResult:
 class CallbackServer(LoopbackServer):
     """Waits on this machine's loopback address for the one genuine callback, then finishes sign-in.
 
-    LoopbackServer binds 127.0.0.1 (or ::1) itself, so no other machine can reach the code
-    (RFC 8252 §7.3), and sends pages that cannot be framed, cached or leak their URL.
-    """
+    sign_in_with_browser calls `expect`; the browser's request reaches `handle_callback` (on the
+    server's thread), which finishes the sign-in while the browser waits; `wait` hands the token,
+    or the failure, to the main thread. It binds 127.0.0.1 or ::1 only (RFC 8252 §7.3)."""
 
     def __init__(self, redirect: LoopbackRedirect) -> None:
         super().__init__(redirect)
@@ -79,7 +79,7 @@ class CallbackServer(LoopbackServer):
     def state_matches(self, values: list[str]) -> bool:
         if len(values) != 1 or not self._expected_state:
             return False
-        # Compare in constant time so the state cannot be guessed byte by byte (RFC 6749 §10.12).
+        # Compared in constant time, so response times cannot reveal how much of a guess was right.
         return hmac.compare_digest(values[0].encode("utf-8", "replace"), self._expected_state)
 
     def wait(self, timeout: float) -> Token:
@@ -103,6 +103,8 @@ def check_issuer(config: OAuthConfig, result: CallbackResult) -> None:
 
 def exchange_code_for_token(config: OAuthConfig, code: str, request: step1.AuthorizationRequest) -> Token:
     """Trade the single-use code for a token (RFC 6749 §4.1.3). Never retried: a code works once."""
+    # support adds client_id and client_secret. GitHub wants the secret even with PKCE, though a
+    # program on your machine cannot keep one secret (RFC 8252 §8.5): the verifier is the real proof.
     fields = post_to_token_endpoint(config, {
         # Required by RFC 6749 §4.1.3. GitHub does without, but Gitea, Forgejo and every server
         # that follows the RFC refuse an exchange without it (unsupported_grant_type).
@@ -131,10 +133,8 @@ def sign_in_with_browser(config: OAuthConfig, *, scopes: tuple[str, ...] | None 
                          say: Callable[[str], None] = print_now, explain: bool = False,
                          confirm: Callable[[Token], Token] | None = None) -> Token:
     """Steps 1 and 2 together: listen, open the URL, wait for the callback, exchange the code.
-
-    `confirm(token)`, if given, runs before the browser gets its answer (the complete tool asks
-    GitHub who signed in), so the page tells the whole outcome.
-    """
+    `confirm(token)`, if given, runs before the browser gets its answer (the complete tool asks who
+    signed in), so the page tells the whole outcome."""
     with CallbackServer(config.redirect) as server:
         request = step1.prepare_authorization_request(config, server.redirect_uri, scopes)
 
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(parser, argv)
 
     def sign_in_and_save() -> None:
-        config = discover(step1.load_config())
+        config = discover(load_config())
         token = sign_in_with_browser(config, timeout=args.timeout,
                                      open_browser=None if args.no_browser else open_in_browser)
         print(save_new_login(token, revoke_github_token(config)))  # and revoke the token it replaces, as login does

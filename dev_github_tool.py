@@ -6,9 +6,10 @@ Run:  python dev_github_tool.py demo      the whole flow, offline, against the b
       python dev_github_tool.py repos     your repositories, as a table or --json
       python dev_github_tool.py logout    revoke the token at the server and delete it here
       python dev_github_tool.py doctor    check each step of the chapter, in order, and name the fix
-Watch for: no OAuth logic lives in this file. `login` is steps 1 and 2 (chapter.step2, or
-chapter.device_flow), `status` and `repos` are step 3 with token_manager.py's refresh, `logout`
-is token_manager.py's revocation. Each command loads only the files it uses (chapter.py).
+Watch for: no protocol step is written here, only the tool's policies on top of the chapter's:
+`login` is steps 1 and 2 (chapter.step2, or chapter.device_flow), checks a saved token first, asks
+who signed in, and revokes the token it replaces; `status` and `repos` are step 3 with
+token_manager.py's refresh; `logout` is its revocation. Each command loads only what it uses.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def do_login(ctx: Context, scope: str | None, timeout: float | None, force: bool
         scopes = tuple(dict.fromkeys((*(scopes or ctx.config.scopes), OFFLINE_ACCESS)))
     previous = saved_login(ctx)
     if previous is not None and not force:
-        lacking = sorted(set(scopes or ()) - set(previous.scopes) - {OFFLINE_ACCESS})
+        lacking = sorted(set(scopes or ctx.config.scopes) - set(previous.scopes) - {OFFLINE_ACCESS})
         if short_lived and previous.expires_at is None:
             ctx.say("The saved token does not expire; signing in again for a short-lived one.")
         elif lacking:

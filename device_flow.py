@@ -9,6 +9,8 @@ Watch for: the tool never sees your password, nor even the page where you type t
 shows or opens that page only on the server's own host. It shows the code, then asks GitHub at the
 pace GitHub sets (`interval`, longer after `slow_down`, within bounds whatever a server says)
 whether you have approved, until the code expires. The `device_code` it polls with is a secret too.
+No `state` and no PKCE: nothing comes back through a browser to be forged or intercepted; and no
+client secret, which a program on someone else's machine cannot keep (RFC 8628 §5.6).
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from support import narration
-from support.revocation import revoke_github_token
 from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.errors import STEP_DEVICE, AuthError, safe_text
 from support.loopback import open_browser_in_background, print_now, sleep_in_slices
 from support.metadata import discover
 from support.output import format_duration
+from support.revocation import revoke_github_token
 from support.settings import OAuthConfig, load_config, trusted_verification_uri
 from support.token import Token
 from support.token_endpoint import (DevicePace, NoAnswer, TokenEndpointError, code_lifetime, poll_interval, post_form,

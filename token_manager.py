@@ -201,8 +201,9 @@ def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -
 
 def show_or_refresh(refresh: bool) -> int:
     if refresh:
-        config = load_config()
+        config = load_config(require_secret=False)  # a device-flow token refreshes without the secret
         store = TokenStore(issuer=config.server_url)
+        config = store.settings_of_the_login(config)  # the app this login was made with, from any folder
         before = store.load()
         token = github_token_manager(config, store).refresh()
         print(refresh_outcome(before, token))

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 try:
     import requests
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
+    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
+                     "or run: pip install -r requirements.txt") from None
 
 from support.errors import STEP_API, STEP_CONFIG, AuthError, TokenRefused, safe_text
 from support.settings import OAuthConfig, check_app_settings, hostname_of, is_github_com

@@ -21,7 +21,8 @@ from urllib.parse import urljoin, urlsplit
 try:
     import requests
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
+    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
+                     "or run: pip install -r requirements.txt") from None
 
 from support.api_http import origin_of
 from support.endpoints import DEVICE_CODE_PATH, ServerEndpoints, endpoint_problem

@@ -256,9 +256,10 @@ def refresh_outcome(before: Token | None, after: Token) -> str:
     if before is None or after.access_token != before.access_token:
         return "Refreshed: a new access token (and refresh token, if the provider rotates them) was saved."
     if not before.refresh_token:
-        return ("Not refreshed: this token has no refresh token (it does not expire, or was issued without one; "
-                "the stand-in issues expiring tokens when started with --expiring).")
+        return ("Not refreshed: this token has no refresh token (it does not expire, was issued without one, or "
+                "its refresh token was refused before; the stand-in issues expiring tokens when started with "
+                "--expiring).")
     if not after.refresh_token:
-        return ("Not refreshed: the provider refused the refresh token. The access token still works until it "
-                "expires; run login again before then.")
+        return ("Not refreshed: the provider refused the refresh token, so it was dropped. The access token is kept "
+                "until it expires, for as long as the server still accepts it; run login again before then.")
     return "Not refreshed: the refresh did not go through, and the access token still works; try again later."

@@ -17,7 +17,8 @@ from urllib.parse import quote, urlsplit
 try:
     import requests
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
+    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
+                     "or run: pip install -r requirements.txt") from None
 
 from support.api_http import delete_as_the_app
 from support.errors import STEP_REVOKE, AuthError, safe_text

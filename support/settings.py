@@ -35,7 +35,8 @@ ENV_FILE_NAME = ".env"
 # instead of failing later as "incorrect_client_credentials" at GitHub.
 PLACEHOLDERS = {"GITHUB_CLIENT_ID": "your-client-id", "GITHUB_CLIENT_SECRET": "your-client-secret"}
 SETTINGS_HINT = "see .env.example and your OAuth app's page at https://github.com/settings/developers"
-CLIENT_ID_FIX = f"copy .env.example to .env and fill it in; {SETTINGS_HINT}"
+CLIENT_ID_FIX = (f"copy .env.example to .env and fill it in; {SETTINGS_HINT} (or, to try it offline, paste the "
+                 "export lines that python local_github.py prints)")
 
 # RFC 6749 §3.3: a scope is printable ASCII except space, double quote and backslash.
 SCOPE_PATTERN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+')

@@ -70,8 +70,8 @@ class Token(NamedTuple):
     expires_at: float | None = None
     refresh_token: str | None = None
     refresh_token_expires_at: float | None = None
-    issuer: str = ""
-    resource: str = ""
+    issuer: str = ""  # the server's URL (its login's key); not its RFC 9207 issuer, which settings.py knows
+    resource: str = ""  # the API it may be sent to
     account: str | None = None
     # The app that signed in and where its server's endpoints are: a refresh and a revocation use them,
     # and the secret goes only to the server it was used with. None: a token from before they were kept.

@@ -17,10 +17,11 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 try:
     import requests
 except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — run: pip install -r requirements.txt") from None
+    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
+                     "or run: pip install -r requirements.txt") from None
 
 from support.errors import STEP_DEVICE, AuthError, safe_text
-from support.settings import OAuthConfig
+from support.settings import OAuthConfig, is_loopback_host
 from support.token import Token
 
 # (connect, read) for every request: a dead network must end in a message, not a hang.
@@ -193,7 +194,9 @@ def what_went_wrong(error: requests.RequestException, host: str) -> tuple[str, s
     if isinstance(error, requests.Timeout):
         return f"{host} did not answer in time", "check your network and try again"
     if isinstance(error, requests.ConnectionError):
-        return f"cannot reach {host}", "check your network and the URL settings in .env"
+        if is_loopback_host(urlsplit(f"//{host}").hostname or ""):  # this machine: nothing listens there
+            return f"cannot reach {host}", "start the server there (the stand-in: python local_github.py)"
+        return f"cannot reach {host}", "check your network and the URL settings (GITHUB_SERVER_URL)"
     return f"the answer from {host} broke off halfway", "try again"
 
 
