@@ -15,7 +15,7 @@ import responses
 from support.errors import AuthError
 import support.loopback
 from tests.helpers.marked_stand_in import LocalGitHub, Settings
-from tests.helpers import TOOL, one_clean_line, read_saved, read_until, write_saved
+from tests.helpers import TOOL, one_clean_line, paused_on_a_fake_clock, read_saved, read_until, write_saved
 
 device_flow = importlib.import_module("device_flow")
 NO_SECRET = {"GITHUB_CLIENT_SECRET": ""}
@@ -100,14 +100,7 @@ def test_a_person_approves_on_the_device_page(cli, monkeypatch):
 @pytest.fixture
 def mocked(step1, monkeypatch):
     config = step1.load_config(env={"GITHUB_CLIENT_ID": "Ov23liExample"}, require_secret=False)
-    clock, pauses = [1000.0], []
-
-    def pause(seconds):
-        pauses.append(seconds)
-        clock[0] += seconds
-
-    monkeypatch.setattr(device_flow, "pause", pause)
-    monkeypatch.setattr(device_flow, "monotonic", lambda: clock[0])
+    pauses = paused_on_a_fake_clock(monkeypatch, device_flow)
     with responses.RequestsMock() as mock:
         mock.post(f"{config.server_url}/login/device/code", json={
             "device_code": "d" * 40, "user_code": "WDJB-MJHT", "verification_uri": "https://github.com/login/device",

@@ -25,7 +25,7 @@ from support.metadata import issuer_required
 from support.settings import load_config, server_url_for, trusted_verification_uri
 from support.token import Token
 from support.token_store import TokenStore
-from tests.helpers import APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, read_saved, sign_in, write_saved
+from tests.helpers import APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, paused_on_a_fake_clock, read_saved, sign_in, write_saved
 from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings
 import chapter
 
@@ -251,14 +251,7 @@ def paced(step1, monkeypatch):
     config = step1.load_config(env={"GITHUB_CLIENT_ID": "Ov23liExample"}, require_secret=False)
 
     def run(device_answer: dict, *answers: object) -> list:
-        clock, pauses = [1000.0], []
-
-        def pause(seconds):
-            pauses.append(seconds)
-            clock[0] += seconds
-
-        monkeypatch.setattr(device_flow, "pause", pause)
-        monkeypatch.setattr(device_flow, "monotonic", lambda: clock[0])
+        pauses = paused_on_a_fake_clock(monkeypatch, device_flow)
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
             mock.post(f"{config.server_url}/login/device/code", json={
                 "device_code": "d" * 40, "user_code": "WDJB-MJHT",

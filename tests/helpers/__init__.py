@@ -199,3 +199,16 @@ def make_read_only(monkeypatch, folder) -> None:
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setattr(os, "unlink", unlink)
+
+
+def paused_on_a_fake_clock(monkeypatch, device_flow) -> list:
+    """Make the device flow's pauses instant, on a clock only they move; returns the list of pauses."""
+    clock, pauses = [1000.0], []
+
+    def pause(seconds):
+        pauses.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(device_flow, "pause", pause)
+    monkeypatch.setattr(device_flow, "monotonic", lambda: clock[0])
+    return pauses
