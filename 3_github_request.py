@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from support.api_http import (Page, TokenSource, Total, api_session, bad_token_fix, check_app_settings_unless_a_variable,
-                              full_url, get_with_retries, json_payload, origin_of, repositories_in_all, scopes_granted,
-                              sendable, token_from_variable, token_variable_in_use)
+from support.api_http import (Page, TokenSource, Total, api_session, bad_token_fix,
+                              check_app_settings_unless_a_variable, full_url, get_with_retries, json_payload, origin_of,
+                              repositories_in_all, scopes_granted, sendable, token_from_variable, token_variable_in_use)
 from support.cli import parse_arguments, positive_whole_number, run_step_script
 from support.errors import STEP_API, STEP_STORE, AuthError, NotLoggedIn, mask, safe_text
 from support.output import repositories_heading, who_you_are

@@ -116,8 +116,8 @@ def do_login(ctx: Context, scope: str | None, timeout: float | None, force: bool
     scopes = parse_scopes(scope, "--scope") if scope else None
     if short_lived:
         # GitHub's offline_access: an 8-hour token and a rotating refresh token, even from an app that
-        # is not set up for expiring tokens, so a leaked token dies within hours
-        # (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens).
+        # is not set up for expiring tokens, so a leaked token dies within hours ("Refreshing user access
+        # tokens" in GitHub's docs on GitHub Apps).
         scopes = tuple(dict.fromkeys((*(scopes or ctx.config.scopes), OFFLINE_ACCESS)))
     previous = saved_login(ctx)
     if previous is not None and not force:

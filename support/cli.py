@@ -1,8 +1,9 @@
 """The command line: the tool's parser and validators, and how a script ends.
 
 Kept light (argparse and little else), so that `--help` and usage errors answer at once; what the
-commands print is in output.py. Every entry point ends the way the chapter promises: 0 when it worked; one line on stderr that
-names the step and the fix when it did not (exit 1, no traceback unless --debug); 130 on Ctrl-C;
+commands print is in output.py. Every entry point ends the way the chapter promises: 0 when it
+worked; one line on stderr that names the step and the fix when it did not (exit 1, no traceback
+unless --debug); 130 on Ctrl-C;
 and silence when the reader's pipe (`| head`) closed early.
 """
 

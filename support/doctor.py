@@ -118,7 +118,8 @@ def check_settings(load: Callable[[], OAuthConfig], environ: Mapping[str, str]) 
     else:
         checks.append(warns(STEP_CONFIG, f"redirect URI {config.redirect}: a fixed port fails when another "
                             "program holds it", "fixed_port"))
-    checks.append(Check(STEP_CONFIG, "ok", f"scopes asked for: {' '.join(config.scopes) or '(none: public data only)'}"))
+    scopes = " ".join(config.scopes) or "(none: public data only)"
+    checks.append(Check(STEP_CONFIG, "ok", f"scopes asked for: {scopes}"))
     return config, checks
 
 

@@ -371,10 +371,12 @@ class TokenStore:
     def _lock_failure(self, error: OSError) -> AuthError:
         """The lock cannot be taken: nothing can be saved. The same advice whether or not the lock file exists."""
         if error.errno == errno.ELOOP:
-            return LockUnavailable(STEP_STORE, f"the token file {self.path} cannot be locked: {self.lock_path.name} "
-                                   f"is a symbolic link, which is never followed — delete {self.lock_path}, then try again")
+            return LockUnavailable(STEP_STORE, f"the token file {self.path} cannot be locked: "
+                                   f"{self.lock_path.name} is a symbolic link, which is never followed — "
+                                   f"delete {self.lock_path}, then try again")
         return LockUnavailable(STEP_STORE, f"the token file {self.path} cannot be changed: its lock "
-                               f"{self.lock_path.name} cannot be opened ({error.strerror}) — {self._write_fix(error)}")
+                               f"{self.lock_path.name} cannot be opened ({error.strerror}) — "
+                               f"{self._write_fix(error)}")
 
     def settings_of_the_login(self, config: OAuthConfig) -> OAuthConfig:
         """`config` with the app (client ID and secret) and endpoints this issuer's login was made with, so

@@ -25,7 +25,8 @@ from support.metadata import issuer_required
 from support.settings import load_config, server_url_for, trusted_verification_uri
 from support.token import Token
 from support.token_store import TokenStore
-from tests.helpers import APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, paused_on_a_fake_clock, read_saved, sign_in, write_saved
+from tests.helpers import (APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, paused_on_a_fake_clock, read_saved, sign_in,
+                           write_saved)
 from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings
 import chapter
 

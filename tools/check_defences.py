@@ -106,7 +106,8 @@ REMOVALS = (
             (t("step2_callback_exchange::test_server_listens_on_loopback_only"),)),
     Removal("the wait wakes often enough to act on Ctrl-C", "wait_for",
             "event.wait(min(remaining, SIGNAL_CHECK_SECONDS))", "event.wait(remaining)",
-            (t("step2_callback_exchange::test_the_wait_wakes_often_enough_to_act_on_a_ctrl_c_handed_to_another_thread"),)),
+            (t("step2_callback_exchange::"
+               "test_the_wait_wakes_often_enough_to_act_on_a_ctrl_c_handed_to_another_thread"),)),
     Removal("the device flow's pause wakes often enough to act on Ctrl-C", "sleep_in_slices",
             "time.sleep(min(left, SIGNAL_CHECK_SECONDS))", "time.sleep(left)",
             (t("device_flow::test_the_pause_between_polls_wakes_often_enough_to_act_on_ctrl_c"),)),
@@ -230,7 +231,8 @@ REMOVALS = (
             (t("token_manager::test_the_windows_lock_waits_past_lk_locks_ten_tries_and_unlocks_before_closing"),)),
     Removal("a dead refresh token never sent again", "TokenManager._refresh_locked",
             "kept = token._replace(refresh_token=None, refresh_token_expires_at=None)", "kept = token",
-            (t("token_manager::test_a_rejected_refresh_keeps_a_still_valid_token_but_never_resends_the_dead_refresh_token"),)),
+            (t("token_manager::"
+               "test_a_rejected_refresh_keeps_a_still_valid_token_but_never_resends_the_dead_refresh_token"),)),
     Removal("a write probe before a refresh token is spent", "TokenManager._refresh_locked",
             "            self.store.check_writable()\n        except AuthError:", "            pass\n        except AuthError:",
             (t("dev_github_tool::test_a_refresh_token_is_not_spent_when_the_new_pair_cannot_be_saved"),)),
