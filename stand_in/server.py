@@ -30,7 +30,7 @@ from stand_in.oauth import (AUTHORIZE_PATH, DEVICE_GRANT, ISSUER_PATH, TOKEN_PAT
 from stand_in.rest_api import API_PREFIX, ApiState, RestApiEndpoints
 from stand_in.settings import Counters, Settings
 
-SHUTDOWN_POLL_SECONDS = 0.01  # stop promptly: the tests start and stop it some 150 times
+SHUTDOWN_POLL_SECONDS = 0.005  # stop promptly: the tests start and stop it some 400 times
 APPLICATIONS_PAGE = "/settings/applications"
 # RFC 8414 §3.1: the well-known path inserted before the issuer's path, where github.com publishes it.
 METADATA_PATH = "/.well-known/oauth-authorization-server" + ISSUER_PATH

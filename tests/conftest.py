@@ -109,8 +109,8 @@ def marked_demo(monkeypatch):
 @pytest.fixture(autouse=True)
 def quick_callback_server_shutdown(monkeypatch):
     """The callback server (support/loopback.py) looks for a shutdown between polls: every 0.05 s, which costs a person
-    nothing. The tests end some hundred logins in-process, so here it looks every 0.01 s."""
-    monkeypatch.setattr(support.loopback, "SHUTDOWN_POLL_SECONDS", 0.01)
+    nothing. The tests end some hundreds of logins in-process, so here it looks every 0.005 s."""
+    monkeypatch.setattr(support.loopback, "SHUTDOWN_POLL_SECONDS", 0.005)
 
 
 @pytest.fixture(autouse=True)

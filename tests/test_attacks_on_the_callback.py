@@ -72,7 +72,7 @@ def test_fuzzed_requests_never_end_the_wait_and_the_genuine_callback_still_signs
     server, exchanged = waiting_server
     port = server.server_address[1]
 
-    @settings(max_examples=250, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(request=requests_strategy)
     def attack(request):
         method, path, query, version, headers, cut = request

@@ -74,9 +74,8 @@ def test_a_request_stays_the_same_whatever_the_limit(cli, many):
     assert many.counters.not_modified == 1
 
 
-def test_debug_says_which_pages_were_304(runner, many, token_path):
-    runner.point_at(many)
-    runner.run("dev_github_tool.py", "repos")
+def test_debug_says_which_pages_were_304(runner, cli, many, token_path):
+    cli.point_at(many).run("repos")  # in this process; --debug below needs a process of its own
     result = runner.run("dev_github_tool.py", "--debug", "repos")
     assert "/api/v3/user/repos: 304 Not Modified, the cached page was used (no rate limit spent)" in result.stderr
 

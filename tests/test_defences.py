@@ -5,6 +5,7 @@ runs these to prove they notice. None of them samples: every input is chosen to 
 """
 
 import base64
+import functools
 import logging
 import time
 from urllib.parse import urlencode
@@ -252,7 +253,6 @@ def test_a_rejected_refresh_is_a_refresh_rejected(step1, step3):
 # -- tools/check_defences.py stays usable: each defence it removes can still be found ------------
 
 def test_every_defence_check_finds_its_code_and_names_tests_that_exist():
-    import ast
     import importlib.util
 
     from tests.conftest import ROOT
@@ -268,6 +268,11 @@ def test_every_defence_check_finds_its_code_and_names_tests_that_exist():
         assert inside.count(removal.present) == 1, f"{removal.defence}: its code is not once in {removal.anchor}"
         for node_id in removal.tests:
             file, name = node_id.split("::")
-            tree = ast.parse((ROOT / file).read_text(encoding="utf-8"))
-            assert name.split("[")[0] in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}, \
-                f"{removal.defence}: no test {node_id}"
+            assert name.split("[")[0] in functions_defined_in(ROOT / file), f"{removal.defence}: no test {node_id}"
+
+
+@functools.lru_cache(maxsize=None)
+def functions_defined_in(path) -> set[str]:
+    import ast
+
+    return {node.name for node in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(node, ast.FunctionDef)}

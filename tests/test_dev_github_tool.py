@@ -16,7 +16,9 @@ from tests.helpers import (TOOL, callback_port, one_clean_line, port_is_free, re
                            refuse_writes, write_saved)
 
 
-def test_login_status_repos_logout_end_to_end(runner, github, token_path):
+def test_login_status_repos_logout_end_to_end(runner, cli, github, token_path):
+    """Login and logout as separate processes, as a reader runs them (the browser played through
+    BROWSER); status and repos in between in this process, on the same settings and token file."""
     runner.point_at(github)
     login = runner.run(TOOL, "login", "--timeout", "30")
     assert login.returncode == 0, login.stderr
@@ -25,23 +27,23 @@ def test_login_status_repos_logout_end_to_end(runner, github, token_path):
     assert saved["account"] == "octocat"
     assert "signed in to the tool as octocat" in (runner.cwd / "browser-page.html").read_text()
 
-    status = runner.run(TOOL, "status")
+    status = cli.run("status")
     assert status.returncode == 0, status.stderr
     assert "Logged in as octocat" in status.stdout and f"gho_…{saved['access_token'][-4:]}" in status.stdout
     assert "Settings: the environment (no .env in this folder)" in status.stdout
 
-    status_json = json.loads(runner.run(TOOL, "status", "--json").stdout)
+    status_json = json.loads(cli.run("status", "--json").stdout)
     assert status_json["user"] == "octocat" and status_json["scopes"] == ["read:user"]
     assert status_json["source"] == str(token_path)
 
-    repos = json.loads(runner.run(TOOL, "repos", "--json").stdout)
+    repos = json.loads(cli.run("repos", "--json").stdout)
     assert [r["full_name"] for r in repos][:2] == ["octocat/project-001", "octocat/project-002"]
     assert set(repos[0]) == {"full_name", "private", "html_url", "description", "stargazers_count", "updated_at"}
 
-    table = runner.run(TOOL, "repos", "--limit", "2")
+    table = cli.run("repos", "--limit", "2")
     assert table.stdout.splitlines()[0].split() == ["NAME", "VISIBILITY", "STARS", "UPDATED"]
     assert "public repositories only" in table.stderr  # read:user cannot see private ones
-    assert "public repositories only" not in runner.run(TOOL, "repos").stderr  # said once per login
+    assert "public repositories only" not in cli.run("repos").stderr  # said once per login
 
     logout = runner.run(TOOL, "logout")
     assert logout.returncode == 0, logout.stderr
@@ -140,8 +142,9 @@ LOGIN_ONLY_MODULES = ("1_authorization_url", "2_callback_exchange", "http.server
 
 
 @pytest.mark.parametrize("command", ["status", "repos"])
-def test_status_and_repos_import_no_callback_server_browser_or_url_machinery(runner, expiring_github, command):
-    runner.point_at(expiring_github).run(TOOL, "login")
+def test_status_and_repos_import_no_callback_server_browser_or_url_machinery(runner, cli, expiring_github,
+                                                                             command):
+    assert cli.point_at(expiring_github).run("login").returncode == 0  # in this process; the probe gets its own
     probe = (
         "import runpy, sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
@@ -181,9 +184,8 @@ def test_debug_shows_the_traceback(runner):
     assert "Traceback" in result.stderr
 
 
-def test_debug_logs_request_lines_but_no_secret(runner, github):
-    runner.point_at(github)
-    runner.run(TOOL, "login")
+def test_debug_logs_request_lines_but_no_secret(runner, cli, github):
+    cli.point_at(github).run("login")  # in this process; --debug below needs a process of its own
     result = runner.run(TOOL, "--debug", "repos")
     assert result.returncode == 0, result.stderr
     assert '"GET /api/v3/user/repos?per_page=100 HTTP/1.1" 200' in result.stderr

@@ -175,9 +175,9 @@ def test_each_polling_error_has_its_fix(mocked, code, message):
 
 # -- as a reader runs it -------------------------------------------------------------------------
 
-def test_device_flow_script_signs_in_and_saves_the_token(runner, token_path):
+def test_device_flow_script_signs_in_and_saves_the_token(cli, token_path):
     with LocalGitHub(Settings(approval="auto", device_interval=0)) as github:
-        result = runner.point_at(github).run("device_flow.py", extra_env=NO_SECRET)
+        result = cli.point_at(github).script("device_flow.py", extra_env=NO_SECRET)
     assert result.returncode == 0, result.stderr
     assert "First copy your one-time code" in result.stdout and token_path.exists()
 

@@ -9,6 +9,7 @@ test fails the moment an edit breaks the rule, whether or not that code path run
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ def project_modules() -> dict[str, Path]:
     return modules
 
 
+@functools.lru_cache(maxsize=None)
 def chapter_loader_names() -> dict[str, str]:
     tree = ast.parse((ROOT / "chapter.py").read_text(encoding="utf-8"))
     for node in tree.body:
@@ -65,6 +67,7 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
     return {name for name in found if name in known}
 
 
+@functools.lru_cache(maxsize=None)
 def import_graph() -> dict[str, set[str]]:
     modules = project_modules()
     return {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}

@@ -39,9 +39,11 @@ def test_no_command_prints_a_secret_on_any_path(runner, cli, tmp_path, token_pat
 
         assert run("login", "--explain").returncode == 0
         assert run("--debug", "login", "--force", "--explain").returncode == 0
-        for flags in ((), ("--debug",)):
-            for command in (("status",), ("status", "--json"), ("repos",), ("repos", "--json")):
-                assert run(*flags, *command).returncode == 0
+        for command in (("status",), ("status", "--json"), ("repos",), ("repos", "--json")):
+            assert run(*command).returncode == 0
+        # --debug logs the same requests whatever the output: one of each command is enough there.
+        assert run("--debug", "status", "--json").returncode == 0
+        assert run("--debug", "repos").returncode == 0
         # An expired token: the refresh path, with --debug.
         saved = read_saved(token_path)
         write_saved(token_path, {**saved, "expires_at": time.time() - 1})

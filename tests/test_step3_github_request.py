@@ -142,19 +142,19 @@ def test_script_prints_who_and_repositories_but_never_the_token(runner, github, 
     assert str(token_path) in result.stdout
 
 
-def test_script_sends_an_expired_token_to_the_next_step_which_refreshes_it(runner, expiring_github, config_for,
+def test_script_sends_an_expired_token_to_the_next_step_which_refreshes_it(cli, expiring_github, config_for,
                                                                           token_path):
     config = config_for(expiring_github)
     token = issued(expiring_github, config)
     TokenStore(token_path).save(token._replace(expires_at=time.time() - 1))
-    runner.point_at(expiring_github)
-    expired = runner.run("3_github_request.py", "--limit", "1")
+    cli.point_at(expiring_github)
+    expired = cli.script("3_github_request.py", "--limit", "1")
     assert one_clean_line(expired), expired.stderr
     assert "the access token has expired — python token_manager.py --refresh" in expired.stderr
     assert expiring_github.counters.api_requests == 0  # an expired token is never sent
-    assert runner.run("token_manager.py", "--refresh").returncode == 0
+    assert cli.script("token_manager.py", "--refresh").returncode == 0
     assert expiring_github.counters.refreshes == 1
-    assert runner.run("3_github_request.py", "--limit", "1").returncode == 0
+    assert cli.script("3_github_request.py", "--limit", "1").returncode == 0
 
 
 # -- answers that are hard to produce on purpose: mocked with responses -----------------------

@@ -461,10 +461,10 @@ def test_status_script_shows_the_token_masked(runner, token_path):
     assert "gho_test_only_aaaa1111" not in result.stdout and "ghr_r_mmmm" not in result.stdout
 
 
-def test_status_script_forces_a_refresh(runner, expiring_github, config_for, token_path):
+def test_status_script_forces_a_refresh(cli, expiring_github, config_for, token_path):
     config = config_for(expiring_github)
     answer = saved_expired(expiring_github, config, TokenStore(token_path))
-    result = runner.point_at(expiring_github).run("token_manager.py", "--refresh")
+    result = cli.point_at(expiring_github).script("token_manager.py", "--refresh")
     assert result.returncode == 0, result.stderr
     assert "Refreshed: a new access token" in result.stdout
     assert expiring_github.counters.refreshes == 1

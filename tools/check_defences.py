@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import shutil
 import subprocess
 import sys
@@ -431,11 +432,18 @@ def definitions(tree: ast.Module) -> dict[str, ast.AST]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
+def definitions_in(path: Path, version: tuple[int, int]) -> dict[str, ast.AST]:
+    """A file's definitions, parsed once for each version of it (`version`: its mtime and size)."""
+    return definitions(ast.parse(path.read_text(encoding="utf-8")))
+
+
 def find_anchor(root: Path, anchor: str) -> list[tuple[Path, int, int]]:
     """Where `anchor` is defined in the tool's files: (file, first line, last line), one per definition."""
     places = []
     for path in tool_files(root):
-        node = definitions(ast.parse(path.read_text(encoding="utf-8"))).get(anchor)
+        info = path.stat()
+        node = definitions_in(path, (info.st_mtime_ns, info.st_size)).get(anchor)
         if node is not None:
             first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             places.append((path, first, node.end_lineno or node.lineno))
