@@ -56,14 +56,16 @@ def test_login_reads_the_stand_ins_metadata_and_keeps_it_with_the_login(cli, git
     assert cli.point_at(github).run("login").returncode == 0
     assert github.counters.metadata_requests == 1
     endpoints = read_saved(token_path)["endpoints"]
-    assert endpoints["published"] is True and endpoints["issuer"] == f"{github.url}/login/oauth"
+    assert endpoints["published"] is True
+    assert endpoints["issuer"] == f"{github.url}/login/oauth"
     assert endpoints["token_endpoint"] == f"{github.url}/login/oauth/access_token"
 
 
 def test_status_repos_and_a_refresh_ask_for_no_metadata(cli, expiring_github, token_path):
     cli.point_at(expiring_github).run("login")
     write_saved(token_path, {**read_saved(token_path), "expires_at": time.time() - 1})
-    assert cli.run("repos").returncode == 0 and cli.run("status").returncode == 0
+    assert cli.run("repos").returncode == 0
+    assert cli.run("status").returncode == 0
     assert expiring_github.counters.refreshes == 1
     assert expiring_github.counters.metadata_requests == 1  # the login's, and no other
 
@@ -73,7 +75,8 @@ def test_without_metadata_a_login_uses_githubs_fixed_paths(cli, token_path):
         result = cli.point_at(github).run("login")
     assert result.returncode == 0, result.stderr
     endpoints = read_saved(token_path)["endpoints"]
-    assert endpoints["published"] is False and endpoints["token_endpoint"] == f"{github.url}/login/oauth/access_token"
+    assert endpoints["published"] is False
+    assert endpoints["token_endpoint"] == f"{github.url}/login/oauth/access_token"
 
 
 def test_a_web_page_where_the_metadata_would_be_counts_as_none(cli, github, token_path):
@@ -89,14 +92,16 @@ def test_metadata_naming_another_issuer_is_refused_before_anything_is_sent(cli, 
     assert one_clean_line(result)
     assert f"names 'https://evil.example/login/oauth', not the issuer {github.url}/login/oauth" in result.stderr
     assert "GITHUB_ISSUER" in result.stderr
-    assert "Open this URL" not in result.stdout and github.counters.token_requests == 0
+    assert "Open this URL" not in result.stdout
+    assert github.counters.token_requests == 0
 
 
 def test_a_metadata_endpoint_over_http_to_another_host_is_refused(cli, github):
     github.fail_next(STAND_IN_METADATA, 200, document_for(github, token_endpoint="http://evil.example/token"),
                      "application/json")
     result = cli.point_at(github).run("login")
-    assert one_clean_line(result) and "its token_endpoint uses http://" in result.stderr
+    assert one_clean_line(result)
+    assert "its token_endpoint uses http://" in result.stderr
     assert github.counters.token_requests == 0
 
 
@@ -144,7 +149,8 @@ def test_every_metadata_fetch_has_a_timeout(monkeypatch):
 
     monkeypatch.setattr(support.metadata.requests, "get", get)
     assert fetch_document("https://ghe.example.com/.well-known/oauth-authorization-server/login/oauth") is None
-    assert all(part > 0 for part in seen["timeout"]) and seen["allow_redirects"] is False
+    assert all(part > 0 for part in seen["timeout"])
+    assert seen["allow_redirects"] is False
 
 
 def test_github_issuer_is_kept_exactly_as_written(step1):
@@ -179,7 +185,8 @@ def test_step_2s_script_reads_the_metadata_too(runner, token_path):
 def test_a_callback_without_iss_is_refused_when_the_metadata_promises_it(runner):
     with AuthlibGitHub(names_itself=False) as authlib:
         result = runner.point_at(authlib).run("dev_github_tool.py", "login", "--timeout", "30")
-    assert one_clean_line(result) and "the callback names no issuer" in result.stderr
+    assert one_clean_line(result)
+    assert "the callback names no issuer" in result.stderr
     assert authlib.counters.token_requests == 0
 
 
@@ -218,7 +225,8 @@ def test_a_404_page_from_a_server_without_githubs_route_is_not_revoked(cli, toke
         token = read_saved(token_path)["access_token"]
         result = cli.run("logout")
         still = api_user(authlib, token)
-    assert one_clean_line(result) and "Revoked" not in result.stdout
+    assert one_clean_line(result)
+    assert "Revoked" not in result.stdout
     assert "answered HTTP 404 (text/html, not GitHub's JSON), so the token was not revoked" in result.stderr
     assert f"revoke it at 127.0.0.1:{authlib.server.server_port}, on its page of the applications" in result.stderr
     assert still == 200  # it really still works: the message told the truth
@@ -228,7 +236,8 @@ def test_a_replaced_token_is_not_claimed_revoked_on_a_server_without_a_way_to(cl
     with AuthlibGitHub(revocation_endpoint=False) as authlib:
         cli.point_at(authlib).run("login")
         forced = cli.run("login", "--force")
-    assert forced.returncode == 0 and "Revoked the token this login replaced" not in forced.stdout
+    assert forced.returncode == 0
+    assert "Revoked the token this login replaced" not in forced.stdout
     assert "Note: the token this sign-in replaced was not revoked" in forced.stdout
 
 
@@ -313,7 +322,8 @@ def test_rfc_7009_revocation_follows_no_redirect_and_has_a_timeout(step1, monkey
     monkeypatch.setattr(support.revocation.requests, "post", post)
     with pytest.raises(AuthError, match="cannot reach auth.example.com"):
         token_manager.revoke_github_token(config)(github_com_token(config))
-    assert all(part > 0 for part in seen["timeout"]) and seen["allow_redirects"] is False
+    assert all(part > 0 for part in seen["timeout"])
+    assert seen["allow_redirects"] is False
 
 
 # -- 4. client authentication ------------------------------------------------------------------------
@@ -403,7 +413,8 @@ def test_an_old_login_without_its_app_works_and_keeps_it_from_the_next_refresh(c
     write_saved(token_path, {**old, "expires_at": time.time() - 1})  # as a tool before this one wrote it
     assert cli.run("repos").returncode == 0  # the settings in the environment still serve it
     migrated = read_saved(token_path)
-    assert migrated["client_id"] == saved["client_id"] and migrated["client_secret"] == saved["client_secret"]
+    assert migrated["client_id"] == saved["client_id"]
+    assert migrated["client_secret"] == saved["client_secret"]
     assert migrated["endpoints"]["token_endpoint"] == saved["endpoints"]["token_endpoint"]
     assert migrated["account"] == "octocat"  # nothing lost
 
@@ -437,7 +448,8 @@ def test_an_api_failure_names_the_server_that_answered(step3, url, name):
 def test_a_failed_exchange_names_the_server_not_github(cli):
     with AuthlibGitHub() as authlib:
         result = cli.point_at(authlib).run("login", extra_env={"GITHUB_CLIENT_SECRET": "wrong"})
-    assert one_clean_line(result) and f"127.0.0.1:{authlib.server.server_port} says invalid_client" in result.stderr
+    assert one_clean_line(result)
+    assert f"127.0.0.1:{authlib.server.server_port} says invalid_client" in result.stderr
     assert "GitHub says" not in result.stderr
 
 
@@ -446,7 +458,8 @@ def test_a_failed_exchange_names_the_server_not_github(cli):
 def test_the_stand_in_publishes_github_shaped_metadata_where_github_does(github):
     answer = requests.get(github.url + STAND_IN_METADATA, timeout=10)
     document = answer.json()
-    assert answer.status_code == 200 and document["issuer"] == f"{github.url}/login/oauth"
+    assert answer.status_code == 200
+    assert document["issuer"] == f"{github.url}/login/oauth"
     assert document["authorization_endpoint"] == f"{github.url}/login/oauth/authorize"
     assert "revocation_endpoint" not in document  # GitHub revokes through its REST API instead
 

@@ -25,28 +25,35 @@ def test_a_repeated_repos_costs_no_rate_limit_and_shows_the_same(cli, many):
     first = cli.run("repos", "--limit", "all", "--json")
     remaining = many.rate_remaining
     again = cli.run("repos", "--limit", "all", "--json")
-    assert again.returncode == 0 and again.stdout == first.stdout and len(json.loads(again.stdout)) == 250
-    assert many.rate_remaining == remaining and many.counters.not_modified == PAGES
+    assert again.returncode == 0
+    assert again.stdout == first.stdout
+    assert len(json.loads(again.stdout)) == 250
+    assert many.rate_remaining == remaining
+    assert many.counters.not_modified == PAGES
 
 
 def test_pages_are_followed_with_the_link_kept_from_the_cache(cli, many):
     cli.run("repos", "--limit", "all")
     requests_before = many.counters.api_requests
     cli.run("repos", "--limit", "all")  # the stand-in's 304s carry no Link header, as GitHub's need not
-    assert many.counters.api_requests - requests_before == PAGES and many.counters.not_modified == PAGES
+    assert many.counters.api_requests - requests_before == PAGES
+    assert many.counters.not_modified == PAGES
 
 
 def test_status_uses_the_cache_too(cli, many):
     cli.run("status")
     remaining = many.rate_remaining
-    assert cli.run("status").returncode == 0 and many.rate_remaining == remaining and many.counters.not_modified == 1
+    assert cli.run("status").returncode == 0
+    assert many.rate_remaining == remaining
+    assert many.counters.not_modified == 1
 
 
 def test_no_cache_asks_afresh(cli, many):
     cli.run("repos", "--limit", "all")
     remaining = many.rate_remaining
     assert cli.run("repos", "--limit", "all", "--no-cache").returncode == 0
-    assert many.counters.not_modified == 0 and many.rate_remaining == remaining - PAGES
+    assert many.counters.not_modified == 0
+    assert many.rate_remaining == remaining - PAGES
 
 
 def test_the_cache_is_private_and_holds_no_secret(cli, many, token_path):
@@ -85,7 +92,8 @@ def test_a_damaged_cache_entry_is_asked_for_afresh(cli, many, token_path):
     for file in cache_folder(token_path, many).glob("*.json"):
         file.write_text("{not json")
     remaining = many.rate_remaining
-    assert cli.run("repos").returncode == 0 and many.rate_remaining == remaining - 1
+    assert cli.run("repos").returncode == 0
+    assert many.rate_remaining == remaining - 1
 
 
 def test_a_cache_entry_whose_stored_body_is_damaged_is_a_miss(cli, many, token_path):
@@ -95,8 +103,10 @@ def test_a_cache_entry_whose_stored_body_is_damaged_is_a_miss(cli, many, token_p
     entry_file.write_text(json.dumps({**entry, "body": "{not json"}))  # the entry reads; the page it keeps does not
     remaining = many.rate_remaining
     result = cli.run("status", "--json")
-    assert result.returncode == 0 and json.loads(result.stdout)["user"] == "octocat"
-    assert many.rate_remaining == remaining - 1 and many.counters.not_modified == 0  # asked afresh
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["user"] == "octocat"
+    assert many.rate_remaining == remaining - 1
+    assert many.counters.not_modified == 0  # asked afresh
     assert json.loads(json.loads(entry_file.read_text())["body"])["login"] == "octocat"  # and kept afresh
 
 
@@ -104,7 +114,8 @@ def test_a_page_that_changed_is_shown_not_the_cached_one(cli, many):
     cli.run("repos", "--limit", "all")
     many.settings.repo_count = 251  # a new repository: the last page changes, and GitHub answers it with 200
     result = cli.run("repos", "--limit", "all", "--json")
-    assert len(json.loads(result.stdout)) == 251 and many.counters.not_modified == 2  # the first two are the same
+    assert len(json.loads(result.stdout)) == 251
+    assert many.counters.not_modified == 2  # the first two are the same
 
 
 def test_a_page_kept_for_another_url_is_never_served(tmp_path):

@@ -33,7 +33,9 @@ API = "https://api.github.com"
 def test_state_is_compared_whole_never_as_a_prefix(waiting_server, forged):
     server, exchanged = waiting_server
     status, _, _ = fetch(f"{server.redirect_uri}?{urlencode({'code': 'attacker', 'state': forged})}")
-    assert status == 400 and exchanged == [] and not server.done.is_set()
+    assert status == 400
+    assert exchanged == []
+    assert not server.done.is_set()
 
 
 def test_state_is_compared_in_constant_time(waiting_server, step2, monkeypatch):
@@ -47,13 +49,15 @@ def test_state_is_compared_in_constant_time(waiting_server, step2, monkeypatch):
 
 def test_the_code_never_shows_in_a_callback_results_repr(step2):
     result = step2.CallbackResult(code="the-code-itself", issuer="https://github.com/login/oauth")
-    assert "the-code-itself" not in repr(result) and "github.com/login/oauth" in repr(result)
+    assert "the-code-itself" not in repr(result)
+    assert "github.com/login/oauth" in repr(result)
 
 
 def test_a_repeated_parameter_is_refused_even_with_the_right_state(waiting_server):
     server, exchanged = waiting_server
     status, _, _ = fetch(f"{server.redirect_uri}?state={STATE}&code=first&code=second")
-    assert status == 400 and exchanged == []
+    assert status == 400
+    assert exchanged == []
 
 
 def test_the_callback_page_headers_are_exactly_the_strict_ones(waiting_server):
@@ -62,7 +66,8 @@ def test_the_callback_page_headers_are_exactly_the_strict_ones(waiting_server):
     assert headers["Content-Security-Policy"] == \
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_an_idle_connection_is_dropped_after_ten_seconds_at_most(step2):
@@ -99,7 +104,8 @@ def test_state_and_verifier_draw_32_bytes_from_the_operating_system(step1, monke
     monkeypatch.setattr(secrets, "token_bytes", lambda n=None: drawn.append(n) or real(n))
     state, verifier = step1.generate_state(), step1.generate_code_verifier()
     assert drawn == [32, 32]  # RFC 6749 §10.10, RFC 7636 §7.1: 256 bits each, from secrets
-    assert len(state) == len(verifier) == 43 and state != verifier
+    assert len(state) == len(verifier) == 43
+    assert state != verifier
 
 
 # -- step 3 and the token's lifecycle ------------------------------------------------------------
@@ -152,7 +158,9 @@ def test_revocation_has_a_timeout(step1, step3, monkeypatch):
     monkeypatch.setattr(requests, "delete", delete)
     with pytest.raises(AuthError):
         token_manager.revoke_github_token(config)(github_token(config))
-    assert seen["timeout"] and all(part > 0 for part in seen["timeout"]) and seen["allow_redirects"] is False
+    assert seen["timeout"]
+    assert all(part > 0 for part in seen["timeout"])
+    assert seen["allow_redirects"] is False
 
 
 def test_the_rate_limit_message_says_the_reset_time(step3):
@@ -169,7 +177,8 @@ def test_gh_token_wins_over_github_token(step1, step3):
     config = config_for_github_com(step1)
     both = {"GITHUB_TOKEN": "gho_second_choice_2222", "GH_TOKEN": "gho_first_choice_1111"}
     source = step3.load_token(config, TokenStore(), environ=both)
-    assert source.token.access_token == "gho_first_choice_1111" and source.variable == "GH_TOKEN"
+    assert source.token.access_token == "gho_first_choice_1111"
+    assert source.variable == "GH_TOKEN"
 
 
 def test_an_api_error_message_is_made_safe_for_the_terminal(step3):
@@ -177,7 +186,9 @@ def test_an_api_error_message_is_made_safe_for_the_terminal(step3):
     response.status_code, response.url = 403, f"{API}/user"
     response._content = b'{"message": "\\u001b[2Jgone\\r\\nFAKE PROMPT $ "}'
     message = str(support.api_http.describe_failure(response))
-    assert "\x1b" not in message and "\r" not in message and "\n" not in message
+    assert "\x1b" not in message
+    assert "\r" not in message
+    assert "\n" not in message
 
 
 def test_repository_names_are_made_safe_for_the_terminal(tool):
@@ -188,7 +199,9 @@ def test_repository_names_are_made_safe_for_the_terminal(tool):
 @pytest.mark.parametrize("text", ["a\rb", "a\nb", "a\r\nb", "a\x1b[31mb", "a\u2028b", "a\x00b"])
 def test_safe_text_lets_no_line_break_or_control_character_through(text):
     cleaned = safe_text(text, 100)
-    assert cleaned.startswith("a") and cleaned.endswith("b") and all(char.isprintable() for char in cleaned)
+    assert cleaned.startswith("a")
+    assert cleaned.endswith("b")
+    assert all(char.isprintable() for char in cleaned)
 
 
 def test_the_default_margin_refreshes_a_token_a_little_before_it_expires(tmp_path):
@@ -223,7 +236,8 @@ def test_tls_verification_is_never_turned_off(step1, step3, monkeypatch):
     with pytest.raises(AuthError):
         client.get_user()
     # True, or the path of a CA bundle (REQUESTS_CA_BUNDLE); never False.
-    assert client.session.verify is True and sent["verify"] not in (False, None, "")
+    assert client.session.verify is True
+    assert sent["verify"] not in (False, None, "")
 
 
 def test_the_tool_sends_the_verifier_whose_hash_went_into_the_url(step1, step2):

@@ -29,11 +29,13 @@ def test_login_status_repos_logout_end_to_end(runner, cli, github, token_path):
 
     status = cli.run("status")
     assert status.returncode == 0, status.stderr
-    assert "Logged in as octocat" in status.stdout and f"gho_…{saved['access_token'][-4:]}" in status.stdout
+    assert "Logged in as octocat" in status.stdout
+    assert f"gho_…{saved['access_token'][-4:]}" in status.stdout
     assert "Settings: the environment (no .env in this folder)" in status.stdout
 
     status_json = json.loads(cli.run("status", "--json").stdout)
-    assert status_json["user"] == "octocat" and status_json["scopes"] == ["read:user"]
+    assert status_json["user"] == "octocat"
+    assert status_json["scopes"] == ["read:user"]
     assert status_json["source"] == str(token_path)
 
     repos = json.loads(cli.run("repos", "--json").stdout)
@@ -48,18 +50,23 @@ def test_login_status_repos_logout_end_to_end(runner, cli, github, token_path):
     logout = runner.run(TOOL, "logout")
     assert logout.returncode == 0, logout.stderr
     assert "Revoked the token" in logout.stdout
-    assert github.counters.revocations == 1 and not token_path.exists()
+    assert github.counters.revocations == 1
+    assert not token_path.exists()
 
     after = runner.run(TOOL, "status")
-    assert one_clean_line(after) and "not logged in" in after.stderr
+    assert one_clean_line(after)
+    assert "not logged in" in after.stderr
 
 
 def test_the_browser_page_tells_when_the_identity_check_fails(cli, github, token_path):
     github.fail_next("/api/v3/user", 401, '{"message": "Bad credentials"}', "application/json")
     result = cli.point_at(github).run("login")
-    assert result.returncode == 1 and "Bad credentials" in result.stderr
+    assert result.returncode == 1
+    assert "Bad credentials" in result.stderr
     page = (cli.runner.cwd / "browser-page.html").read_text()
-    assert page.startswith("400") and "Sign-in failed" in page and "Bad credentials" in page
+    assert page.startswith("400")
+    assert "Sign-in failed" in page
+    assert "Bad credentials" in page
     assert not token_path.exists()
 
 
@@ -67,17 +74,21 @@ def test_login_when_logged_in_says_as_whom_and_does_nothing(cli, github):
     cli.point_at(github).run("login")
     again = cli.run("login")
     assert again.returncode == 0
-    assert "Already logged in" in again.stdout and "as octocat" in again.stdout and "--force" in again.stdout
+    assert "Already logged in" in again.stdout
+    assert "as octocat" in again.stdout
+    assert "--force" in again.stdout
     assert github.counters.token_requests == 1
     forced = cli.run("login", "--force")
-    assert forced.returncode == 0 and github.counters.token_requests == 2
+    assert forced.returncode == 0
+    assert github.counters.token_requests == 2
 
 
 def test_login_with_a_wider_scope(cli, github):
     result = cli.point_at(github).run("login", "--scope", "read:user,repo")
     assert result.returncode == 0, result.stderr
     repos = json.loads(cli.run("repos", "--json", "--visibility", "private").stdout)
-    assert repos and all(r["private"] for r in repos)
+    assert repos
+    assert all(r["private"] for r in repos)
 
 
 def test_demo_needs_no_env_file_and_no_account(cli, token_path):
@@ -99,7 +110,8 @@ def test_demo_refuses_a_hostname_it_would_ignore(cli, token_path, argv):
 def test_interactive_demo_shows_the_consent_page_to_the_browser(cli):
     result = cli.run("demo", "--interactive")  # BROWSER plays the user and clicks Authorize
     assert result.returncode == 0, result.stderr
-    assert "Logged in to" in result.stdout and "Revoked" in result.stdout
+    assert "Logged in to" in result.stdout
+    assert "Revoked" in result.stdout
 
 
 def test_demo_explain_narrates_with_secrets_masked(cli):
@@ -115,7 +127,8 @@ def test_demo_explain_narrates_with_secrets_masked(cli):
 def test_explain_on_login_never_shows_a_secret(cli, github):
     result = cli.point_at(github).run("login", "--explain")
     assert result.returncode == 0, result.stderr
-    assert "code_verifier" in result.stdout and "constant time" in result.stdout
+    assert "code_verifier" in result.stdout
+    assert "constant time" in result.stdout
     assert "Settings: read from the environment (no .env in this folder)." in result.stdout
     for secret in github.counters.secrets_seen:
         assert secret not in result.stdout + result.stderr
@@ -168,7 +181,8 @@ def test_usage_errors_exit_2(cli):
 
 def test_version(cli):
     result = cli.run("--version")
-    assert result.returncode == 0 and result.stdout.startswith("dev_github_tool.py ")
+    assert result.returncode == 0
+    assert result.stdout.startswith("dev_github_tool.py ")
 
 
 def test_missing_configuration_is_one_line_naming_the_step(cli):
@@ -198,7 +212,8 @@ def test_a_browser_that_cannot_start_leaves_the_url_and_keeps_waiting(runner, gi
                                          extra_env={"BROWSER": "/nonexistent/browser %s"})
     assert "Could not open a browser" in result.stdout
     assert "/login/oauth/authorize?" in result.stdout
-    assert result.returncode == 1 and "no callback arrived within 0.2 s" in result.stderr
+    assert result.returncode == 1
+    assert "no callback arrived within 0.2 s" in result.stderr
 
 
 def test_ctrl_c_exits_130_and_frees_the_port_while_the_browser_hangs(runner, github):
@@ -208,7 +223,8 @@ def test_ctrl_c_exits_130_and_frees_the_port_while_the_browser_hangs(runner, git
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 130
     stderr = process.stderr.read()
-    assert "login cancelled" in stderr and "Traceback" not in stderr
+    assert "login cancelled" in stderr
+    assert "Traceback" not in stderr
     assert port_is_free("127.0.0.1", callback_port(url))
 
 
@@ -222,7 +238,8 @@ def test_a_browser_that_stays_open_does_not_hold_up_the_login(runner, github, to
     process = runner.point_at(github).start(TOOL, "login", extra_env={
         "BROWSER_BEHAVIOUR": "linger", "BROWSER_PID_FILE": str(runner.cwd / "browser.pid")})
     assert process.wait(timeout=30) == 0, process.stderr.read()
-    assert "Logged in to" in process.stdout.read() and token_path.exists()
+    assert "Logged in to" in process.stdout.read()
+    assert token_path.exists()
     os.kill(browser_pid(runner), 0)  # the browser is still open: the login did not wait for it
 
 
@@ -230,7 +247,8 @@ def test_a_browser_that_never_returns_cannot_stall_the_timeout(runner, github):
     process = runner.point_at(github).start(TOOL, "login", "--timeout", "0.3", extra_env={"BROWSER_BEHAVIOUR": "hang"})
     assert process.wait(timeout=30) == 1
     stderr = process.stderr.read()
-    assert "no callback arrived within 0.3 s" in stderr and len(stderr.strip().splitlines()) == 1
+    assert "no callback arrived within 0.3 s" in stderr
+    assert len(stderr.strip().splitlines()) == 1
 
 
 def test_the_interactive_demo_has_a_timeout_too(runner):
@@ -269,7 +287,8 @@ def test_the_table_fits_the_terminal(tool):
               "updated_at": "2026-11-01T10:00:00Z"}]
     lines = support.output.format_repo_table(repos, width=60)
     assert all(len(line) <= 60 for line in lines)
-    assert lines[1].startswith("octocat/very-long") and "…" in lines[1]
+    assert lines[1].startswith("octocat/very-long")
+    assert "…" in lines[1]
 
 
 # -- nothing lost: a working login survives a folder that cannot be written --------------------
@@ -286,9 +305,12 @@ def test_a_refresh_token_is_not_spent_when_the_new_pair_cannot_be_saved(cli, exp
     with monkeypatch.context() as disk:
         refuse_writes(disk, errno.ENOSPC)
         result = cli.run("repos")
-    assert one_clean_line(result) and "free some disk space" in result.stderr
-    assert expiring_github.counters.refreshes == 0 and token_path.read_bytes() == before  # nothing spent
-    assert cli.run("repos").returncode == 0 and expiring_github.counters.refreshes == 1  # fixed: it works
+    assert one_clean_line(result)
+    assert "free some disk space" in result.stderr
+    assert expiring_github.counters.refreshes == 0
+    assert token_path.read_bytes() == before  # nothing spent
+    assert cli.run("repos").returncode == 0
+    assert expiring_github.counters.refreshes == 1  # fixed: it works
 
 
 @pytest.mark.parametrize("error_number, advice", [(28, "free some disk space"), (13, "writable for you"),
@@ -297,8 +319,10 @@ def test_login_checks_the_folder_before_the_browser_and_advises_for_the_cause(cl
                                                                               error_number, advice):
     refuse_writes(monkeypatch, error_number)
     result = cli.point_at(github).run("login")
-    assert one_clean_line(result) and advice in result.stderr
-    assert "Open this URL" not in result.stdout and github.counters.token_requests == 0
+    assert one_clean_line(result)
+    assert advice in result.stderr
+    assert "Open this URL" not in result.stdout
+    assert github.counters.token_requests == 0
     if error_number != 28:
         assert "free some disk space" not in result.stderr
 
@@ -308,16 +332,21 @@ def test_a_login_that_cannot_be_saved_is_revoked_and_says_so(cli, github, monkey
 
     refuse_writes(monkeypatch, errno.ENOSPC, after=1)  # the check before the browser passes, the save fails
     result = cli.point_at(github).run("login")
-    assert one_clean_line(result) and "the new token was revoked" in result.stderr
-    assert github.counters.revocations == 1 and github.tokens == {} and not token_path.exists()
+    assert one_clean_line(result)
+    assert "the new token was revoked" in result.stderr
+    assert github.counters.revocations == 1
+    assert github.tokens == {}
+    assert not token_path.exists()
 
 
 def test_login_force_revokes_the_token_it_replaced(cli, github, token_path):
     cli.point_at(github).run("login")
     first = read_saved(token_path)["access_token"]
     forced = cli.run("login", "--force")
-    assert forced.returncode == 0 and "Revoked the token this sign-in replaced." in forced.stdout
-    assert first not in github.tokens and github.counters.revocations == 1
+    assert forced.returncode == 0
+    assert "Revoked the token this sign-in replaced." in forced.stdout
+    assert first not in github.tokens
+    assert github.counters.revocations == 1
 
 
 def test_a_replaced_token_that_cannot_be_revoked_is_a_note_not_an_error(cli, github):
@@ -345,10 +374,12 @@ def test_logout_without_the_client_secret_says_why_and_where_once(cli, github, t
 def test_asking_for_a_scope_the_saved_token_lacks_signs_in_again(cli, github):
     cli.point_at(github).run("login")
     wider = cli.run("login", "--scope", "read:user repo")
-    assert wider.returncode == 0 and "The saved token lacks repo; signing in again" in wider.stdout
+    assert wider.returncode == 0
+    assert "The saved token lacks repo; signing in again" in wider.stdout
     assert github.counters.token_requests == 2
     private = json.loads(cli.run("repos", "--json", "--visibility", "private").stdout)
-    assert private and all(repo["private"] for repo in private)
+    assert private
+    assert all(repo["private"] for repo in private)
 
 
 def test_a_token_variable_alone_is_enough_for_status_and_repos(cli, github):
@@ -386,7 +417,8 @@ def test_github_com_variables_are_not_used_for_another_host_nor_the_other_way(cl
 def test_already_logged_in_without_a_recorded_account_does_not_say_unknown(runner, cli, github):
     assert runner.point_at(github).run("2_callback_exchange.py").returncode == 0  # step 2 records no account
     again = cli.run("login")  # the check of the saved token learns whose it is
-    assert again.returncode == 0 and f"Already logged in to 127.0.0.1:{github.port} as octocat." in again.stdout
+    assert again.returncode == 0
+    assert f"Already logged in to 127.0.0.1:{github.port} as octocat." in again.stdout
     assert "unknown" not in again.stdout
 
 
@@ -398,7 +430,9 @@ def test_short_lived_asks_for_offline_access_and_gets_an_expiring_token(cli, tok
         result = cli.point_at(github).run("login", "--short-lived")
         status = cli.run("status")
     saved = read_saved(token_path)
-    assert result.returncode == 0 and saved["expires_at"] and saved["refresh_token"]
+    assert result.returncode == 0
+    assert saved["expires_at"]
+    assert saved["refresh_token"]
     assert "missing scopes" not in result.stdout  # offline_access is no scope the token lists
     assert "expires in 7h 59m (refreshable)" in status.stdout
 
@@ -406,14 +440,16 @@ def test_short_lived_asks_for_offline_access_and_gets_an_expiring_token(cli, tok
 def test_short_lived_says_when_the_server_ignores_offline_access(cli, token_path):
     with LocalGitHub(Settings(approval="auto", offline_access=False)) as github:
         result = cli.point_at(github).run("login", "--short-lived")
-    assert result.returncode == 0 and "ignored offline_access" in result.stdout
+    assert result.returncode == 0
+    assert "ignored offline_access" in result.stdout
 
 
 def test_short_lived_replaces_a_token_that_does_not_expire(cli, github, token_path):
     cli.point_at(github).run("login")
     result = cli.run("login", "--short-lived")
     assert "does not expire; signing in again for a short-lived one" in result.stdout
-    assert read_saved(token_path)["expires_at"] and github.counters.revocations == 1
+    assert read_saved(token_path)["expires_at"]
+    assert github.counters.revocations == 1
 
 
 # -- login checks the saved token before it says you are logged in --------------------------------
@@ -426,7 +462,8 @@ def test_login_signs_in_again_when_the_saved_token_was_revoked_and_says_so(cli, 
     assert github.counters.token_requests == 2
     assert f"The saved token no longer works ({github.url.split('//')[1]} says Bad credentials: the token was revoked or has " \
            "expired); signing in again." in again.stdout
-    assert "Already logged in" not in again.stdout and "Revoked the token" not in again.stdout
+    assert "Already logged in" not in again.stdout
+    assert "Revoked the token" not in again.stdout
     assert cli.run("status").returncode == 0
 
 
@@ -437,7 +474,8 @@ def test_login_signs_in_again_when_the_saved_refresh_token_is_dead(cli, expiring
     write_saved(token_path, {**read_saved(token_path), "expires_at": time.time() - 1})
     expiring_github.refresh_tokens.clear()
     again = cli.run("login")
-    assert again.returncode == 0 and "The saved token no longer works" in again.stdout
+    assert again.returncode == 0
+    assert "The saved token no longer works" in again.stdout
     assert expiring_github.counters.token_requests == 3  # the first login, the refused refresh, the new login
     assert cli.run("status").returncode == 0
 
@@ -472,12 +510,14 @@ def test_a_token_variable_needs_no_app_settings_even_with_an_unfilled_env_file(c
 def test_an_unfilled_env_file_names_the_client_id_first_whatever_the_command(cli, github, command):
     with_an_unfilled_env_file(cli.point_at(github))
     result = cli.run(command)
-    assert one_clean_line(result) and "GITHUB_CLIENT_ID still holds the placeholder" in result.stderr
+    assert one_clean_line(result)
+    assert "GITHUB_CLIENT_ID still holds the placeholder" in result.stderr
 
 
 def test_gh_token_on_a_host_that_is_not_github_com_says_which_variable_is_for_which(cli, github):
     result = cli.point_at(github).run("status", extra_env={"GITHUB_CLIENT_ID": "", "GH_TOKEN": "gho_for_github_1111"})
-    assert one_clean_line(result) and "GITHUB_CLIENT_ID is not set" not in result.stderr
+    assert one_clean_line(result)
+    assert "GITHUB_CLIENT_ID is not set" not in result.stderr
     assert f"GH_TOKEN is set, but it is not for 127.0.0.1:{github.port} (as with gh, GH_ENTERPRISE_TOKEN is the " \
            "variable for other hosts) — put the token in GH_ENTERPRISE_TOKEN instead" in result.stderr
 
@@ -485,7 +525,8 @@ def test_gh_token_on_a_host_that_is_not_github_com_says_which_variable_is_for_wh
 def test_logout_says_that_a_token_variable_still_applies(cli, github):
     cli.point_at(github).run("login")
     result = cli.run("logout", extra_env={"GH_ENTERPRISE_TOKEN": "gho_from_ci_1111"})
-    assert result.returncode == 0 and "Revoked the token" in result.stdout
+    assert result.returncode == 0
+    assert "Revoked the token" in result.stdout
     assert "Note: GH_ENTERPRISE_TOKEN is still set, and status and repos keep using its token until you unset it." \
         in result.stdout
 
@@ -502,14 +543,17 @@ def test_login_device_waits_no_longer_than_its_timeout_and_says_so(cli, monkeypa
     with LocalGitHub(Settings(approval="ask", device_interval=1)) as github:  # nobody approves the code
         result = cli.point_at(github).run("login", "--device", "--timeout", "3")
     assert "Waiting up to 3s for you to approve it" in result.stdout
-    assert one_clean_line(result) and "no approval within 3s (--timeout) — run login --device again" in result.stderr
+    assert one_clean_line(result)
+    assert "no approval within 3s (--timeout) — run login --device again" in result.stderr
 
 
 def test_demo_help_does_not_offer_the_hostname_it_refuses(cli):
     result = cli.run("demo", "--help")
-    assert result.returncode == 0 and "--hostname" not in result.stdout
+    assert result.returncode == 0
+    assert "--hostname" not in result.stdout
 
 
 def test_the_demo_hints_at_no_option_it_does_not_take(cli):
     result = cli.run("demo")
-    assert result.returncode == 0 and "--limit" not in result.stdout + result.stderr
+    assert result.returncode == 0
+    assert "--limit" not in result.stdout + result.stderr

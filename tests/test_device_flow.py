@@ -33,7 +33,8 @@ def test_login_device_needs_no_client_secret_and_then_status_and_repos_work(cli,
     assert login.returncode == 0, login.stderr
     assert re.search(r"First copy your one-time code: [A-Z]{4}-[A-Z]{4}", login.stdout)
     assert f"Then open {device_github.url}/login/device on any device" in login.stdout
-    assert "Logged in to" in login.stdout and read_saved(token_path)["account"] == "octocat"
+    assert "Logged in to" in login.stdout
+    assert read_saved(token_path)["account"] == "octocat"
     assert device_github.counters.token_requests == 2  # authorization_pending once, then the token
     assert cli.run("status", extra_env=NO_SECRET).returncode == 0
     assert cli.run("repos", extra_env=NO_SECRET).returncode == 0
@@ -54,7 +55,8 @@ def test_a_browser_flow_token_without_the_secret_says_to_set_it(cli, expiring_gi
     # A login that kept no secret (one saved before logins kept their app's), and none in the settings.
     write_saved(token_path, {**saved, "expires_at": time.time() - 1, "client_secret": None})
     result = cli.run("repos", extra_env=NO_SECRET)
-    assert one_clean_line(result) and "GITHUB_CLIENT_SECRET is not set, and the server needs it" in result.stderr
+    assert one_clean_line(result)
+    assert "GITHUB_CLIENT_SECRET is not set, and the server needs it" in result.stderr
 
 
 def test_the_device_code_is_never_shown(cli, device_github):
@@ -76,13 +78,15 @@ def test_each_way_the_device_flow_ends_is_one_line(cli, monkeypatch, settings, a
         elif arrange == "forget":
             monkeypatch.setattr(device_flow, "pause", lambda seconds: github.devices.clear())
         result = cli.point_at(github).run("login", "--device")
-    assert one_clean_line(result) and result.stderr.startswith("login failed at step 2 (device flow): ")
+    assert one_clean_line(result)
+    assert result.stderr.startswith("login failed at step 2 (device flow): ")
     assert message in result.stderr
 
 
 def test_a_wrong_client_id_is_one_line(cli, device_github):
     result = cli.point_at(device_github).run("login", "--device", extra_env={"GITHUB_CLIENT_ID": "Ov23liNotThisApp"})
-    assert one_clean_line(result) and "GITHUB_CLIENT_ID is wrong" in result.stderr
+    assert one_clean_line(result)
+    assert "GITHUB_CLIENT_ID is wrong" in result.stderr
 
 
 def test_a_person_approves_on_the_device_page(cli, monkeypatch):
@@ -145,7 +149,8 @@ def test_polls_carry_the_device_grant_and_no_client_secret(mocked):
     device_flow.sign_in_with_device(config, say=lambda line: None)
     poll = dict(pair.split("=", 1) for pair in mock.calls[1].request.body.split("&"))
     assert poll["grant_type"] == "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"
-    assert poll["device_code"] == "d" * 40 and "client_secret" not in poll
+    assert poll["device_code"] == "d" * 40
+    assert "client_secret" not in poll
 
 
 def test_polling_stops_when_the_code_expires(mocked):
@@ -155,7 +160,8 @@ def test_polling_stops_when_the_code_expires(mocked):
     mock.assert_all_requests_are_fired = False
     with pytest.raises(AuthError, match="the code expired before it was entered"):
         device_flow.sign_in_with_device(config, say=lambda line: None)
-    assert sum(pauses) == 900 and len(pauses) == 900 // 5  # never past expires_in, never faster than interval
+    assert sum(pauses) == 900
+    assert len(pauses) == 900 // 5  # never past expires_in, never faster than interval
 
 
 @pytest.mark.parametrize("code, message", [
@@ -179,14 +185,16 @@ def test_device_flow_script_signs_in_and_saves_the_token(cli, token_path):
     with LocalGitHub(Settings(approval="auto", device_interval=0)) as github:
         result = cli.point_at(github).script("device_flow.py", extra_env=NO_SECRET)
     assert result.returncode == 0, result.stderr
-    assert "First copy your one-time code" in result.stdout and token_path.exists()
+    assert "First copy your one-time code" in result.stdout
+    assert token_path.exists()
 
 
 def test_device_flow_script_revokes_the_token_it_replaces_as_login_does(cli, token_path):
     with LocalGitHub(Settings(approval="auto", device_interval=0)) as github:
         assert cli.point_at(github).script("device_flow.py").returncode == 0
         again = cli.script("device_flow.py")
-    assert again.returncode == 0 and "Revoked the token this sign-in replaced." in again.stdout
+    assert again.returncode == 0
+    assert "Revoked the token this sign-in replaced." in again.stdout
     assert list(github.tokens) == [read_saved(token_path)["access_token"]]  # no valid token that nobody holds
 
 
@@ -208,7 +216,8 @@ def test_no_browser_over_ssh_suggests_the_device_flow(runner, github):
 def test_demo_device_shows_the_device_flow(cli):
     result = cli.run("demo", "--device")
     assert result.returncode == 0, result.stderr
-    assert "== login --device" in result.stdout and "First copy your one-time code" in result.stdout
+    assert "== login --device" in result.stdout
+    assert "First copy your one-time code" in result.stdout
     assert "Revoked" in result.stdout
 
 
@@ -218,7 +227,8 @@ def test_the_pause_between_polls_wakes_often_enough_to_act_on_ctrl_c(monkeypatch
     real_sleep = time.sleep
     monkeypatch.setattr(time, "sleep", lambda seconds: naps.append(seconds) or real_sleep(seconds))
     device_flow.pause(0.35)
-    assert len(naps) >= 3 and max(naps) <= support.loopback.SIGNAL_CHECK_SECONDS
+    assert len(naps) >= 3
+    assert max(naps) <= support.loopback.SIGNAL_CHECK_SECONDS
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a traceback a reader would see
@@ -236,4 +246,5 @@ def test_a_browser_that_fails_on_the_verification_page_changes_nothing(mocked, c
         if thread.name == "browser":
             thread.join(10)
     captured = capfd.readouterr()
-    assert "Traceback" not in captured.err + captured.out and "no browser here" not in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert "no browser here" not in captured.err

@@ -38,7 +38,9 @@ def short_timeouts(step3, monkeypatch):
 
 def assert_one_clean_line(error: AuthError, *secrets: str) -> None:
     text = str(error)
-    assert "\n" not in text and "Traceback" not in text and " — " in text
+    assert "\n" not in text
+    assert "Traceback" not in text
+    assert " — " in text
     for secret in (APP_SETTINGS["GITHUB_CLIENT_SECRET"], *secrets):
         assert secret not in text
 
@@ -87,7 +89,8 @@ def test_a_proxy_error_during_login_keeps_the_old_token(cli, github, token_path)
     before = token_path.read_bytes()
     github.fail_next("/login/oauth/access_token", 502, "<html>Bad Gateway</html>")
     result = cli.run("login", "--force")
-    assert one_clean_line(result) and "step 2 (token exchange)" in result.stderr
+    assert one_clean_line(result)
+    assert "step 2 (token exchange)" in result.stderr
     assert token_path.read_bytes() == before
 
 
@@ -95,7 +98,9 @@ def test_a_revoked_token_says_log_in_again(cli, github):
     cli.point_at(github).run("login")
     github.tokens.clear()  # revoked at GitHub's end
     result = cli.run("repos")
-    assert one_clean_line(result) and "Bad credentials" in result.stderr and "run login again" in result.stderr
+    assert one_clean_line(result)
+    assert "Bad credentials" in result.stderr
+    assert "run login again" in result.stderr
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -107,18 +112,23 @@ def test_a_damaged_token_file(cli, github, token_path, damage, message):
     token_path.parent.mkdir(parents=True)
     token_path.write_text(damage)
     result = cli.point_at(github).run("status")
-    assert one_clean_line(result) and message in result.stderr and "run login again" in result.stderr
+    assert one_clean_line(result)
+    assert message in result.stderr
+    assert "run login again" in result.stderr
     login = cli.run("login")  # login replaces it
-    assert login.returncode == 0 and "Ignoring the saved token" in login.stdout
+    assert login.returncode == 0
+    assert "Ignoring the saved token" in login.stdout
     assert cli.run("status").returncode == 0
 
 
 def test_a_directory_where_the_token_file_belongs(cli, github, token_path):
     token_path.mkdir(parents=True)
     result = cli.point_at(github).run("status")
-    assert one_clean_line(result) and "is not a regular file" in result.stderr
+    assert one_clean_line(result)
+    assert "is not a regular file" in result.stderr
     login = cli.run("login")
-    assert one_clean_line(login) and "could not be written" in login.stderr
+    assert one_clean_line(login)
+    assert "could not be written" in login.stderr
 
 
 def test_a_symlink_where_the_token_file_belongs(cli, github, token_path, tmp_path):
@@ -127,7 +137,8 @@ def test_a_symlink_where_the_token_file_belongs(cli, github, token_path, tmp_pat
     token_path.parent.mkdir(parents=True)
     token_path.symlink_to(target)
     result = cli.point_at(github).run("repos")
-    assert one_clean_line(result) and "symbolic link" in result.stderr
+    assert one_clean_line(result)
+    assert "symbolic link" in result.stderr
 
 
 def test_a_read_only_folder_keeps_the_previous_file(token_path, monkeypatch):
@@ -152,7 +163,8 @@ def test_logout_in_a_read_only_folder_gives_the_same_advice_with_or_without_the_
         lock.unlink()
     make_read_only(monkeypatch, token_path.parent)
     result = cli.run("logout")
-    assert one_clean_line(result) and "unexpected" not in result.stderr
+    assert one_clean_line(result)
+    assert "unexpected" not in result.stderr
     assert f"make {token_path.parent} writable for you (or check that its disk is not read-only)" in result.stderr
 
 
@@ -161,7 +173,9 @@ def test_logout_that_revoked_the_token_but_cannot_remove_it_says_the_token_is_de
     cli.point_at(github).run("login")
     make_read_only(monkeypatch, token_path.parent)  # the lock file is there from the login
     result = cli.run("logout")
-    assert one_clean_line(result) and github.counters.revocations == 1 and github.tokens == {}
+    assert one_clean_line(result)
+    assert github.counters.revocations == 1
+    assert github.tokens == {}
     assert "it still holds the token, which was revoked and no longer works" in result.stderr
     assert "unchanged" not in result.stderr
 
@@ -178,9 +192,11 @@ def test_a_refresh_in_a_read_only_folder_gives_the_same_advice_with_or_without_t
     before = token_path.read_bytes()
     make_read_only(monkeypatch, token_path.parent)
     result = cli.run("repos")
-    assert one_clean_line(result) and "unexpected" not in result.stderr
+    assert one_clean_line(result)
+    assert "unexpected" not in result.stderr
     assert f"make {token_path.parent} writable for you" in result.stderr
-    assert expiring_github.counters.refreshes == 0 and token_path.read_bytes() == before
+    assert expiring_github.counters.refreshes == 0
+    assert token_path.read_bytes() == before
 
 
 def test_a_token_about_to_expire_is_used_while_it_lasts_when_no_lock_can_be_made(cli, expiring_github, token_path,
@@ -191,7 +207,8 @@ def test_a_token_about_to_expire_is_used_while_it_lasts_when_no_lock_can_be_made
     write_saved(token_path, {**read_saved(token_path), "expires_at": time.time() + 30})  # inside the refresh margin
     token_path.with_name("token.json.lock").unlink()
     make_read_only(monkeypatch, token_path.parent)
-    assert cli.run("repos").returncode == 0 and expiring_github.counters.refreshes == 0
+    assert cli.run("repos").returncode == 0
+    assert expiring_github.counters.refreshes == 0
 
 
 def test_a_step_script_that_cannot_save_in_a_read_only_folder_revokes_the_new_token(cli, github, token_path,
@@ -199,8 +216,10 @@ def test_a_step_script_that_cannot_save_in_a_read_only_folder_revokes_the_new_to
     token_path.parent.mkdir(parents=True)
     make_read_only(monkeypatch, token_path.parent)  # no lock file yet, and none can be made
     result = cli.point_at(github).script("2_callback_exchange.py")
-    assert one_clean_line(result) and "unexpected" not in result.stderr
-    assert "the new token was revoked" in result.stderr and github.tokens == {}
+    assert one_clean_line(result)
+    assert "unexpected" not in result.stderr
+    assert "the new token was revoked" in result.stderr
+    assert github.tokens == {}
 
 
 def test_two_logins_at_once_leave_one_whole_token(runner, github, token_path):
@@ -212,7 +231,8 @@ def test_two_logins_at_once_leave_one_whole_token(runner, github, token_path):
         process.communicate(timeout=60)
     assert [process.returncode for process in processes] == [0, 0]
     saved = read_saved(token_path)
-    assert saved["access_token"] in github.tokens and saved["account"] == "octocat"
+    assert saved["access_token"] in github.tokens
+    assert saved["account"] == "octocat"
 
 
 def test_logout_while_another_process_refreshes_revokes_the_newest_token(runner, expiring_github, token_path):
@@ -245,7 +265,8 @@ def test_logout_while_another_process_refreshes_revokes_the_newest_token(runner,
 def test_bad_settings_stop_the_login_in_one_line(cli, github, overrides, message):
     result = cli.point_at(github).run("login", extra_env=overrides)
     assert one_clean_line(result)
-    assert result.stderr.startswith("login failed at configuration: ") and message in result.stderr
+    assert result.stderr.startswith("login failed at configuration: ")
+    assert message in result.stderr
 
 
 def test_a_port_already_in_use(cli, github):
@@ -257,7 +278,8 @@ def test_a_port_already_in_use(cli, github):
         port = busy.getsockname()[1]
         result = cli.point_at(github).run("login", extra_env={
             "GITHUB_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"})
-    assert one_clean_line(result) and "another program uses that port" in result.stderr
+    assert one_clean_line(result)
+    assert "another program uses that port" in result.stderr
 
 
 def test_an_unexpected_error_is_one_line_without_debug_and_a_traceback_with_it(tool, monkeypatch, capsys):

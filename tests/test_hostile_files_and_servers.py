@@ -56,9 +56,11 @@ def test_a_dotenv_cannot_send_gh_token_to_another_host(cli, tmp_path):
     with LocalGitHub(Settings()) as elsewhere:
         env_file = write_env_file(tmp_path, GITHUB_API_URL=f"http://127.0.0.1:{elsewhere.port}")
         result = cli.run("repos", extra_env={"GH_TOKEN": "gho_from_the_shell_1234"})
-    assert one_clean_line(result) and f"GITHUB_API_URL (from {env_file})" in result.stderr
+    assert one_clean_line(result)
+    assert f"GITHUB_API_URL (from {env_file})" in result.stderr
     assert "github.com's API is https://api.github.com" in result.stderr
-    assert elsewhere.counters.authorization_headers == [] and elsewhere.counters.connections == 0
+    assert elsewhere.counters.authorization_headers == []
+    assert elsewhere.counters.connections == 0
 
 
 def test_a_dotenv_cannot_move_the_api_of_a_login_to_another_host(cli, github, tmp_path):
@@ -66,8 +68,10 @@ def test_a_dotenv_cannot_move_the_api_of_a_login_to_another_host(cli, github, tm
         write_env_file(tmp_path, GITHUB_SERVER_URL=github.url, GITHUB_API_URL=elsewhere.api_url)
         result = cli.run("login", extra_env={"GITHUB_CLIENT_ID": github.settings.client_id,
                                              "GITHUB_CLIENT_SECRET": github.settings.client_secret})
-    assert one_clean_line(result) and "a token is only ever sent to its own server's API" in result.stderr
-    assert github.counters.token_requests == 0 and elsewhere.counters.connections == 0
+    assert one_clean_line(result)
+    assert "a token is only ever sent to its own server's API" in result.stderr
+    assert github.counters.token_requests == 0
+    assert elsewhere.counters.connections == 0
 
 
 def test_an_api_on_another_host_from_the_environment_says_so():
@@ -93,7 +97,8 @@ def test_a_verification_page_off_the_server_is_neither_shown_nor_opened(cli, mon
         result = cli.run("login", "--device")
     browsers_finished()
     assert result.returncode == 0, result.stderr
-    assert page not in result.stdout and opened == []
+    assert page not in result.stdout
+    assert opened == []
     assert [line for line in result.stdout.splitlines() if line.startswith("Warning:")] == [
         f"Warning: the server named a page for the code that is not an https page on {host(github)}, so it is not "
         "shown or opened; use the address below."]
@@ -117,7 +122,8 @@ def test_the_servers_own_verification_page_is_shown_and_opened(cli, monkeypatch)
         monkeypatch.setattr(chapter.step2, "open_in_browser", lambda url: opened.append(url) or True)
         result = cli.run("login", "--device")
     browsers_finished()
-    assert "Warning" not in result.stdout and opened == [f"{github.url}/login/device"]
+    assert "Warning" not in result.stdout
+    assert opened == [f"{github.url}/login/device"]
 
 
 # -- 3. one spelling per server ------------------------------------------------------------------------
@@ -125,8 +131,10 @@ def test_the_servers_own_verification_page_is_shown_and_opened(cli, monkeypatch)
 @pytest.mark.parametrize("hostname", ["GitHub.com", "github.com:443", "https://GitHub.com:443/", "GITHUB.COM"])
 def test_github_com_in_any_spelling_is_github_com(hostname):
     config = load_config(env=APP_SETTINGS, server_url=server_url_for(hostname))
-    assert config.server_url == "https://github.com" and config.api_url == "https://api.github.com"
-    assert config.issuer == "https://github.com/login/oauth" and config.secret_belongs_to is None
+    assert config.server_url == "https://github.com"
+    assert config.api_url == "https://api.github.com"
+    assert config.issuer == "https://github.com/login/oauth"
+    assert config.secret_belongs_to is None
 
 
 @pytest.mark.parametrize("hostname", ["GitHub.com", "github.com:443"])
@@ -135,7 +143,8 @@ def test_an_enterprise_token_is_never_sent_to_github_com_spelled_otherwise(cli, 
         result = cli.run("status", "--hostname", hostname,
                          extra_env={**APP_SETTINGS, "GH_ENTERPRISE_TOKEN": "gho_for_the_enterprise_5678"})
         assert len(mock.calls) == 0
-    assert one_clean_line(result) and "you are not logged in" in result.stderr
+    assert one_clean_line(result)
+    assert "you are not logged in" in result.stderr
 
 
 def test_a_server_url_spelled_otherwise_still_accepts_its_genuine_iss(cli, github, token_path):
@@ -170,8 +179,10 @@ def logged_in_with_pages(cli, github, token_path) -> list[Path]:
 def test_logout_of_a_hostname_that_is_no_host_is_refused_and_deletes_nothing(cli, github, token_path, hostname):
     kept = logged_in_with_pages(cli, github, token_path)
     result = cli.run("logout", "--hostname", hostname)
-    assert one_clean_line(result) and "is not a host name with an optional port" in result.stderr
-    assert all(path.exists() for path in kept) and github.counters.revocations == 0
+    assert one_clean_line(result)
+    assert "is not a host name with an optional port" in result.stderr
+    assert all(path.exists() for path in kept)
+    assert github.counters.revocations == 0
 
 
 def test_a_server_url_naming_no_host_in_dotenv_is_refused_and_deletes_nothing(cli, github, token_path, tmp_path):
@@ -179,7 +190,8 @@ def test_a_server_url_naming_no_host_in_dotenv_is_refused_and_deletes_nothing(cl
     write_env_file(tmp_path, GITHUB_SERVER_URL="https://..")
     del cli.runner.env["GITHUB_SERVER_URL"]  # the environment would win over .env
     result = cli.run("logout")
-    assert one_clean_line(result) and "GITHUB_SERVER_URL names no valid host" in result.stderr
+    assert one_clean_line(result)
+    assert "GITHUB_SERVER_URL names no valid host" in result.stderr
     assert all(path.exists() for path in kept)
 
 
@@ -187,7 +199,8 @@ def test_logout_with_nothing_to_log_out_leaves_the_cached_pages(cli, github, tok
     logged_in_with_pages(cli, github, token_path)
     TokenStore(token_path, issuer=github.url).delete()
     result = cli.run("logout")
-    assert "nothing to do" in result.stdout and (token_path.parent / "cache" / f"127.0.0.1_{github.port}").is_dir()
+    assert "nothing to do" in result.stdout
+    assert (token_path.parent / "cache" / f"127.0.0.1_{github.port}").is_dir()
 
 
 @pytest.mark.parametrize("name", ["..", ".", "", "../..", "a/../../b", ".hidden", "..\\..", "/etc"])
@@ -204,14 +217,17 @@ BROKEN_TOKEN = f"gho_{SECRET_MARKER}first_aaaa\ngho_{SECRET_MARKER}second_bbbb"
 
 def test_a_token_variable_with_a_line_break_is_refused_without_showing_it(cli, github):
     result = cli.point_at(github).run("repos", extra_env={"GH_ENTERPRISE_TOKEN": BROKEN_TOKEN})
-    assert one_clean_line(result) and "GH_ENTERPRISE_TOKEN holds characters no token has" in result.stderr
-    assert SECRET_MARKER not in result.stderr and github.counters.api_requests == 0
+    assert one_clean_line(result)
+    assert "GH_ENTERPRISE_TOKEN holds characters no token has" in result.stderr
+    assert SECRET_MARKER not in result.stderr
+    assert github.counters.api_requests == 0
 
 
 def test_debug_shows_no_token_that_could_not_be_sent(runner, github):
     result = runner.point_at(github).run(MARKED_TOOL, "--debug", "repos",
                                          extra_env={"GH_ENTERPRISE_TOKEN": BROKEN_TOKEN})
-    assert result.returncode == 1 and SECRET_MARKER not in result.stdout + result.stderr
+    assert result.returncode == 1
+    assert SECRET_MARKER not in result.stdout + result.stderr
     assert "Traceback" in result.stderr  # --debug shows where; the token is not in it
 
 
@@ -221,7 +237,8 @@ def test_a_token_file_with_a_line_break_is_damaged_and_not_shown(cli, github, to
     data["tokens"][github.url]["access_token"] = BROKEN_TOKEN
     token_path.write_text(json.dumps(data))
     result = cli.run("status")
-    assert one_clean_line(result) and "is damaged (access_token holds characters no token has)" in result.stderr
+    assert one_clean_line(result)
+    assert "is damaged (access_token holds characters no token has)" in result.stderr
     assert SECRET_MARKER not in result.stderr
 
 
@@ -234,13 +251,15 @@ def test_a_token_answer_with_a_line_break_is_refused_and_not_shown(step1, step2,
         mock.post(config.token_url, json=answer)
         with pytest.raises(AuthError) as caught:
             step2.exchange_code_for_token(config, "the-code", request)
-    assert f"its {field} holds characters no token has" in str(caught.value) and SECRET_MARKER not in str(caught.value)
+    assert f"its {field} holds characters no token has" in str(caught.value)
+    assert SECRET_MARKER not in str(caught.value)
 
 
 def test_a_token_that_cannot_go_in_a_header_is_never_sent(step3, github, config_for):
     with pytest.raises(AuthError, match="holds characters no token has, so it is not sent") as caught:
         step3.GitHubClient(config_for(github), Token(access_token=BROKEN_TOKEN))
-    assert SECRET_MARKER not in str(caught.value) and github.counters.connections == 0
+    assert SECRET_MARKER not in str(caught.value)
+    assert github.counters.connections == 0
 
 
 # -- 6. the device flow's pace, whatever the server says (RFC 8628 §3.5) ------------------------------------
@@ -286,12 +305,14 @@ def test_the_servers_interval_is_kept_between_one_second_and_a_minute(paced, int
 
 def test_no_wait_runs_past_the_expiry(paced):
     outcome = paced({"interval": 1e6, "expires_in": 2}, PENDING)
-    assert outcome[:-1] == [2] and "the code expired before it was entered" in str(outcome[-1])
+    assert outcome[:-1] == [2]
+    assert "the code expired before it was entered" in str(outcome[-1])
 
 
 def test_a_code_is_waited_for_thirty_minutes_at_most(paced):
     outcome = paced({"interval": 60, "expires_in": 1e9}, *[PENDING] * 40)
-    assert sum(outcome[:-1]) == 1800 and isinstance(outcome[-1], AuthError)
+    assert sum(outcome[:-1]) == 1800
+    assert isinstance(outcome[-1], AuthError)
 
 
 def test_a_network_error_while_polling_backs_off_and_retries(paced):
@@ -301,7 +322,8 @@ def test_a_network_error_while_polling_backs_off_and_retries(paced):
 
 def test_a_network_down_until_the_code_expires_says_so(paced):
     outcome = paced({"interval": 5, "expires_in": 60}, *[requests.ConnectionError("down")] * 20)
-    assert sum(outcome[:-1]) == 60 and outcome[:4] == [5, 10, 20, 25]
+    assert sum(outcome[:-1]) == 60
+    assert outcome[:4] == [5, 10, 20, 25]
     assert "cannot reach github.com until the code expired — check your network" in str(outcome[-1])
 
 
@@ -327,15 +349,18 @@ def test_a_token_file_another_user_owns_is_refused(cli, github, token_path, monk
     assert cli.point_at(github).run("login").returncode == 0
     pretend_another_user_owns(monkeypatch, token_path)
     result = cli.run("status")
-    assert one_clean_line(result) and "belongs to another user (uid 4242)" in result.stderr
-    assert f'sudo chown "$USER" {token_path}' in result.stderr and github.counters.api_requests == 1  # the login's
+    assert one_clean_line(result)
+    assert "belongs to another user (uid 4242)" in result.stderr
+    assert f'sudo chown "$USER" {token_path}' in result.stderr
+    assert github.counters.api_requests == 1  # the login's
 
 
 def test_a_config_folder_another_user_owns_is_refused(cli, github, token_path, monkeypatch):
     assert cli.point_at(github).run("login").returncode == 0
     pretend_another_user_owns(monkeypatch, token_path.parent)
     result = cli.run("status")
-    assert one_clean_line(result) and "a folder another user owns (uid 4242)" in result.stderr
+    assert one_clean_line(result)
+    assert "a folder another user owns (uid 4242)" in result.stderr
     assert f'sudo chown -R "$USER" {token_path.parent}' in result.stderr
 
 
@@ -343,7 +368,8 @@ def test_a_login_into_a_folder_another_user_owns_is_refused_before_the_browser(c
     token_path.parent.mkdir(parents=True, mode=0o700)
     pretend_another_user_owns(monkeypatch, token_path.parent)
     result = cli.point_at(github).run("login")
-    assert one_clean_line(result) and "a folder another user owns" in result.stderr
+    assert one_clean_line(result)
+    assert "a folder another user owns" in result.stderr
     assert github.counters.token_requests == 0
 
 
@@ -366,8 +392,10 @@ def test_a_lock_planted_as_a_symlink_is_never_followed(cli, github, token_path, 
     token_path.parent.mkdir(parents=True, mode=0o700)
     token_path.with_name("token.json.lock").symlink_to(target)
     result = cli.point_at(github).run("login")
-    assert one_clean_line(result) and "token.json.lock is a symbolic link, which is never followed" in result.stderr
-    assert not target.exists() and github.counters.token_requests == 0  # refused before the browser
+    assert one_clean_line(result)
+    assert "token.json.lock is a symbolic link, which is never followed" in result.stderr
+    assert not target.exists()
+    assert github.counters.token_requests == 0  # refused before the browser
 
 
 def test_every_level_of_the_cache_is_private(cli, github, token_path):
@@ -408,7 +436,8 @@ def test_no_control_character_from_a_server_reaches_the_terminal(cli, hostile_gi
 def test_step_3_shows_no_control_character_from_a_server(cli, hostile_github):
     assert cli.point_at(hostile_github).run("login").returncode == 0
     result = cli.script("3_github_request.py")
-    assert result.returncode == 0 and not [char for char in CONTROL_CHARACTERS if char in result.stdout]
+    assert result.returncode == 0
+    assert not [char for char in CONTROL_CHARACTERS if char in result.stdout]
 
 
 @pytest.mark.parametrize("command, field, said", [
@@ -425,7 +454,8 @@ def test_json_output_escapes_what_a_server_says_and_stays_json(cli, hostile_gith
 def test_a_star_count_that_is_not_a_number_is_not_printed(cli, hostile_github):
     assert cli.point_at(hostile_github).run("login").returncode == 0
     table = cli.run("repos").stdout.splitlines()
-    assert "9001" not in "\n".join(table) and "  ?  " in table[1]
+    assert "9001" not in "\n".join(table)
+    assert "  ?  " in table[1]
     assert json.loads(cli.run("repos", "--json").stdout)[0]["stargazers_count"] is None
 
 
@@ -445,7 +475,8 @@ def test_a_callback_without_iss_from_github_com_is_refused(step1, step2):
         mock.post(config.token_url, json={"access_token": "gho_from_the_wrong_server", "token_type": "bearer"})
         with pytest.raises(AuthError, match="names no issuer, though GitHub names itself") as caught:
             sign_in(step2, config, browse)
-        assert len(mock.calls) == 0 and caught.value.step == "step 2 (callback)"
+        assert len(mock.calls) == 0
+        assert caught.value.step == "step 2 (callback)"
 
 
 def test_only_servers_known_to_send_iss_must_send_it(step1, github):
@@ -466,9 +497,11 @@ def two_servers():
 def test_login_on_another_host_does_not_post_this_hosts_client_secret(cli, two_servers):
     first, second = two_servers
     result = cli.point_at(first).run("login", "--hostname", host(second))
-    assert one_clean_line(result) and f"belongs to your OAuth app on {host(first)}, so it is not sent" in result.stderr
+    assert one_clean_line(result)
+    assert f"belongs to your OAuth app on {host(first)}, so it is not sent" in result.stderr
     assert f"set GITHUB_SERVER_URL={second.url} with the GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET" in result.stderr
-    assert second.counters.token_requests == 0 and second.counters.connections == 0
+    assert second.counters.token_requests == 0
+    assert second.counters.connections == 0
 
 
 def test_logout_on_another_host_revokes_with_that_hosts_own_secret(cli, two_servers, token_path):

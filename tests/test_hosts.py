@@ -34,8 +34,10 @@ def test_logging_in_to_a_second_server_keeps_the_first(cli, two_servers, token_p
     assert cli.point_at(second).run("login").returncode == 0
     assert saved_issuers(token_path) == sorted([first.url, second.url])
     status = cli.point_at(first).run("status")
-    assert f"{host(first)} (active)" in status.stdout and "Logged in as octocat" in status.stdout
-    assert f"{host(second)}\n  ✓ Logged in as hubot" in status.stdout and f"--hostname {host(second)}" in status.stdout
+    assert f"{host(first)} (active)" in status.stdout
+    assert "Logged in as octocat" in status.stdout
+    assert f"{host(second)}\n  ✓ Logged in as hubot" in status.stdout
+    assert f"--hostname {host(second)}" in status.stdout
     assert cli.run("repos").returncode == 0
     assert json.loads(cli.run("status", "--json").stdout)["other_hosts"] == [
         {"host": host(second), "user": "hubot", "logged_in": True, "error": None}]
@@ -58,9 +60,12 @@ def test_logout_affects_one_host_only(cli, two_servers, token_path):
     cli.point_at(first).run("login")
     cli.point_at(second).run("login")
     assert cli.run("logout", "--hostname", host(second)).returncode == 0
-    assert saved_issuers(token_path) == [first.url] and second.counters.revocations == 1
-    assert first.counters.revocations == 0 and cli.point_at(first).run("status").returncode == 0
-    assert cli.run("logout").returncode == 0 and not token_path.exists()  # the file goes with the last login
+    assert saved_issuers(token_path) == [first.url]
+    assert second.counters.revocations == 1
+    assert first.counters.revocations == 0
+    assert cli.point_at(first).run("status").returncode == 0
+    assert cli.run("logout").returncode == 0
+    assert not token_path.exists()  # the file goes with the last login
 
 
 def test_a_token_from_one_host_never_reaches_the_other(cli, two_servers):
@@ -71,15 +76,19 @@ def test_a_token_from_one_host_never_reaches_the_other(cli, two_servers):
     cli.point_at(second).run("repos")
     first_tokens = {header.split()[-1] for header in first.counters.authorization_headers}
     second_tokens = {header.split()[-1] for header in second.counters.authorization_headers}
-    assert first_tokens and second_tokens and not first_tokens & second_tokens
-    assert first_tokens <= set(first.tokens) and second_tokens <= set(second.tokens)
+    assert first_tokens
+    assert second_tokens
+    assert not first_tokens & second_tokens
+    assert first_tokens <= set(first.tokens)
+    assert second_tokens <= set(second.tokens)
 
 
 def test_status_on_a_server_without_a_login_names_those_with_one(cli, two_servers):
     first, second = two_servers
     cli.point_at(first).run("login")
     result = cli.point_at(second).run("status")
-    assert one_clean_line(result) and "you are not logged in" in result.stderr
+    assert one_clean_line(result)
+    assert "you are not logged in" in result.stderr
     assert f"(logged in to {host(first)}: add --hostname {host(first)})" in result.stderr
 
 
@@ -92,7 +101,8 @@ def test_a_single_token_file_is_read_and_migrated_without_loss(cli, two_servers,
     assert cli.point_at(first).run("status").returncode == 0
     assert cli.point_at(second).run("login").returncode == 0  # the first save rewrites the file
     data = json.loads(token_path.read_text())
-    assert data["version"] == 2 and sorted(data["tokens"]) == sorted([first.url, second.url])
+    assert data["version"] == 2
+    assert sorted(data["tokens"]) == sorted([first.url, second.url])
     assert TokenStore(token_path, issuer=first.url).load() == old
 
 
@@ -101,7 +111,8 @@ def test_token_manager_lists_every_login(cli, two_servers):
     cli.point_at(first).run("login")
     cli.point_at(second).run("login")
     listing = cli.script("token_manager.py").stdout
-    assert f"issued by:    {first.url}" in listing and f"issued by:    {second.url}" in listing
+    assert f"issued by:    {first.url}" in listing
+    assert f"issued by:    {second.url}" in listing
 
 
 def test_a_store_without_an_issuer_refuses_to_guess_between_several(tmp_path):
@@ -123,7 +134,8 @@ def test_a_hostname_becomes_a_server_url(hostname, url):
 def test_a_server_url_alone_puts_the_api_under_api_v3(step1):
     env = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_SERVER_URL": "https://ghe.example.com"}
     config = step1.load_config(env=env, require_secret=False)
-    assert config.api_url == "https://ghe.example.com/api/v3" and config.issuer == "https://ghe.example.com/login/oauth"
+    assert config.api_url == "https://ghe.example.com/api/v3"
+    assert config.issuer == "https://ghe.example.com/login/oauth"
 
 
 # -- status checks every host, as gh auth status does ---------------------------------------------
@@ -149,7 +161,9 @@ def test_status_exits_1_when_the_active_token_is_dead_and_its_json_says_how_each
     first.tokens.clear()
     result = cli.point_at(first).run("status", "--json")
     answer = json.loads(result.stdout)
-    assert result.returncode == 1 and answer["logged_in"] is False and "Bad credentials" in answer["error"]
+    assert result.returncode == 1
+    assert answer["logged_in"] is False
+    assert "Bad credentials" in answer["error"]
     assert answer["other_hosts"] == [{"host": host(second), "user": "hubot", "logged_in": True, "error": None}]
 
 
@@ -174,7 +188,8 @@ def test_one_damaged_entry_costs_no_other_login(cli, two_servers, token_path):
     assert cli.run("login", "--force").returncode == 0  # a save of the first host's login
     assert json.loads(token_path.read_text())["tokens"][second.url] == damaged  # carried through untouched
     result = cli.point_at(second).run("status")
-    assert one_clean_line(result) and "is damaged (expires_at is not a number)" in result.stderr
+    assert one_clean_line(result)
+    assert "is damaged (expires_at is not a number)" in result.stderr
 
 
 def test_a_token_file_from_a_newer_version_is_never_overwritten(cli, github, token_path):
@@ -184,7 +199,8 @@ def test_a_token_file_from_a_newer_version_is_never_overwritten(cli, github, tok
     cli.point_at(github)
     for result in (cli.run("status"), cli.run("login"), cli.run("login", "--force"), cli.run("logout"),
                    cli.script("2_callback_exchange.py")):
-        assert one_clean_line(result) and "was written by a newer version of this tool" in result.stderr
+        assert one_clean_line(result)
+        assert "was written by a newer version of this tool" in result.stderr
     assert token_path.read_text() == newer
     assert github.tokens == {}  # the step script's sign-in could not be kept, so its token was revoked
 
@@ -213,7 +229,8 @@ def test_repos_names_the_hosts_you_are_logged_in_to_as_status_does(cli, two_serv
     first, second = two_servers
     cli.point_at(first).run("login")
     result = cli.point_at(second).run("repos")
-    assert one_clean_line(result) and f"(logged in to {host(first)}: add --hostname {host(first)})" in result.stderr
+    assert one_clean_line(result)
+    assert f"(logged in to {host(first)}: add --hostname {host(first)})" in result.stderr
 
 
 def test_gh_host_picks_the_host_when_no_hostname_is_given(cli, two_servers):

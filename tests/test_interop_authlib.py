@@ -41,7 +41,8 @@ def test_a_wrong_state_never_reaches_authlibs_token_endpoint(step1, step2):
 
     with AuthlibGitHub() as authlib:
         assert sign_in(step2, settings_for(step1, authlib), browse).access_token  # the genuine callback still works
-    assert seen["forged"][0] == 400 and seen["requests after the forgery"] == 0
+    assert seen["forged"][0] == 400
+    assert seen["requests after the forgery"] == 0
     assert authlib.counters.token_requests == 1
 
 
@@ -54,7 +55,8 @@ def test_a_callback_naming_another_issuer_never_reaches_authlibs_token_endpoint(
                                     "'https://evil.example/login/oauth' as its issuer")
     assert authlib.counters.token_requests == 0
     page = (runner.cwd / "browser-page.html").read_text()
-    assert page.startswith("400") and "mix-up" in page
+    assert page.startswith("400")
+    assert "mix-up" in page
 
 
 def test_authlib_answers_errors_with_http_400_json_and_the_tool_understands(step1, step2):
@@ -68,8 +70,10 @@ def test_authlib_answers_errors_with_http_400_json_and_the_tool_understands(step
             headers={"Authorization": basic_authorization(config.client_id, config.client_secret)})
         with pytest.raises(AuthError) as caught:
             step2.exchange_code_for_token(config, code, request)  # the code is spent
-    assert raw.status_code == 400 and raw.json()["error"] == "invalid_grant"  # RFC 6749 §5.2
-    assert "says invalid_grant" in str(caught.value) and "run login again" in str(caught.value)
+    assert raw.status_code == 400
+    assert raw.json()["error"] == "invalid_grant"  # RFC 6749 §5.2
+    assert "says invalid_grant" in str(caught.value)
+    assert "run login again" in str(caught.value)
 
 
 def test_github_answers_errors_with_http_200_form_and_the_tool_understands(step1, step2):
@@ -82,8 +86,10 @@ def test_github_answers_errors_with_http_200_form_and_the_tool_understands(step1
             "client_secret": config.client_secret})
         with pytest.raises(AuthError) as caught:
             step2.exchange_code_for_token(config, code, request)
-    assert raw.status_code == 200 and parse_qs(raw.text)["error"] == ["bad_verification_code"]  # GitHub's way
-    assert "says bad_verification_code" in str(caught.value) and "run login again" in str(caught.value)
+    assert raw.status_code == 200
+    assert parse_qs(raw.text)["error"] == ["bad_verification_code"]  # GitHub's way
+    assert "says bad_verification_code" in str(caught.value)
+    assert "run login again" in str(caught.value)
 
 
 @pytest.mark.parametrize("server, refused", [("github", False), ("strict", True), ("authlib", True)])
@@ -100,9 +106,11 @@ def test_an_exchange_without_grant_type_works_only_at_github(step1, server, refu
             "code": code, "redirect_uri": request.redirect_uri, "code_verifier": request.code_verifier,
             "client_id": config.client_id, "client_secret": config.client_secret})
     if refused:
-        assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "unsupported_grant_type"
     else:
-        assert answer.status_code == 200 and answer.json()["access_token"]
+        assert answer.status_code == 200
+        assert answer.json()["access_token"]
 
 
 # -- the device flow against Authlib's RFC 8628 server -----------------------------------------------
@@ -131,8 +139,10 @@ def test_login_device_against_authlibs_device_flow(cli, monkeypatch, approve):
             assert result.returncode == 0, result.stderr
             assert cli.run("status").returncode == 0
         else:
-            assert one_clean_line(result) and "says access_denied: you declined the request" in result.stderr
-    assert pauses == [5, 5] and authlib.counters.token_requests == 2  # authorization_pending (HTTP 400), then it
+            assert one_clean_line(result)
+            assert "says access_denied: you declined the request" in result.stderr
+    assert pauses == [5, 5]
+    assert authlib.counters.token_requests == 2  # authorization_pending (HTTP 400), then it
 
 
 def test_device_flow_slows_down_when_authlib_says_so(cli, monkeypatch):
@@ -140,11 +150,13 @@ def test_device_flow_slows_down_when_authlib_says_so(cli, monkeypatch):
         result, pauses = login_by_device(cli, monkeypatch, authlib, lambda poll: poll == 2 and authlib.decide_devices())
     assert result.returncode == 0, result.stderr
     # Authlib's slow_down names no interval, so RFC 8628 §3.5's five more seconds apply.
-    assert pauses == [5, 10] and authlib.counters.token_requests == 2
+    assert pauses == [5, 10]
+    assert authlib.counters.token_requests == 2
 
 
 def test_a_device_code_that_authlib_expired_ends_in_one_line(cli, monkeypatch):
     with AuthlibGitHub() as authlib:
         result, _ = login_by_device(cli, monkeypatch, authlib, lambda poll: authlib.expire_device_codes())
-    assert one_clean_line(result) and "the code expired before it was entered" in result.stderr
+    assert one_clean_line(result)
+    assert "the code expired before it was entered" in result.stderr
     assert authlib.counters.token_requests == 1  # Authlib's expired_token (HTTP 400) ends the polling at once

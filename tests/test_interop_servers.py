@@ -32,7 +32,8 @@ def test_login_status_repos_logout(runner, cli, oauth_server, token_path):
     # A real subprocess, with BROWSER playing the browser, as a reader runs it.
     login = runner.point_at(oauth_server).run(TOOL, "login", "--timeout", "30", "--explain")
     assert login.returncode == 0, login.stderr
-    assert "Logged in to" in login.stdout and "as octocat" in login.stdout
+    assert "Logged in to" in login.stdout
+    assert "as octocat" in login.stdout
     # Each server names itself in the callback, and the tool checked it (RFC 9207).
     assert f"It named {oauth_server.issuer} as its issuer" in login.stdout
 
@@ -47,7 +48,8 @@ def test_login_status_repos_logout(runner, cli, oauth_server, token_path):
     token = read_saved(token_path)["access_token"]
     logout = cli.run("logout")
     assert logout.returncode == 0, logout.stderr
-    assert oauth_server.counters.revocations == 1 and not token_path.exists()
+    assert oauth_server.counters.revocations == 1
+    assert not token_path.exists()
     # The server itself now refuses the token: revoked, not merely forgotten here.
     answer = requests.get(f"{oauth_server.api_url}/user", timeout=10,
                           headers={"Authorization": f"Bearer {token}", "User-Agent": "test"})
@@ -61,7 +63,8 @@ def test_an_expired_token_is_refreshed_and_the_old_refresh_token_is_dead(cli, oa
     assert repos.returncode == 0, repos.stderr
     assert oauth_server.counters.refreshes == 1
     new = read_saved(token_path)
-    assert new["access_token"] != old["access_token"] and new["refresh_token"] != old["refresh_token"]
+    assert new["access_token"] != old["access_token"]
+    assert new["refresh_token"] != old["refresh_token"]
     # Rotation, checked by the server itself: the spent refresh token is refused.
     reuse = post_as_the_app(oauth_server, new["endpoints"], {"grant_type": "refresh_token",
                                                              "refresh_token": old["refresh_token"]})

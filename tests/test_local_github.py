@@ -78,7 +78,8 @@ def test_approval_redirects_with_code_and_the_state_it_was_sent(github):
     status, _, headers = authorize(github)
     assert status == 302
     query = parse_qs(urlsplit(headers["Location"]).query)
-    assert query["state"] == ["s1"] and query["code"]
+    assert query["state"] == ["s1"]
+    assert query["code"]
 
 
 def test_state_is_echoed_only_when_sent(github):
@@ -88,7 +89,8 @@ def test_state_is_echoed_only_when_sent(github):
 
 def test_a_foreign_redirect_uri_gets_a_warning_page_not_a_redirect(github):
     status, body, headers = authorize(github, redirect_uri="http://127.0.0.1:4000/elsewhere")
-    assert status == 200 and "Location" not in headers
+    assert status == 200
+    assert "Location" not in headers
     assert "redirect_uri is not associated with this application" in body
 
 
@@ -152,8 +154,11 @@ def test_api_pages_with_link_and_answers_304_to_a_matching_etag(github):
     token = github.grant_tokens(("repo",))["access_token"]
     headers = {"User-Agent": "t", "Authorization": f"token {token}"}
     status, _, first = fetch(f"{github.api_url}/user/repos?per_page=2", headers=headers)
-    assert status == 200 and 'rel="next"' in first["Link"] and "per_page=2" in first["Link"]
-    assert first["X-OAuth-Scopes"] == "repo" and first["X-RateLimit-Remaining"] == "4999"
+    assert status == 200
+    assert 'rel="next"' in first["Link"]
+    assert "per_page=2" in first["Link"]
+    assert first["X-OAuth-Scopes"] == "repo"
+    assert first["X-RateLimit-Remaining"] == "4999"
     again = fetch(f"{github.api_url}/user/repos?per_page=2", headers={**headers, "If-None-Match": first["ETag"]})
     assert again[0] == 304
 
@@ -306,7 +311,8 @@ def test_every_callback_names_the_issuer_as_github_does(github):
 def test_a_denied_request_names_the_issuer_too():
     with LocalGitHub(Settings(approval="deny")) as github:
         denied = parse_qs(urlsplit(authorize(github)[2]["Location"]).query)
-    assert denied["error"] == ["access_denied"] and denied["iss"] == [f"{github.url}/login/oauth"]
+    assert denied["error"] == ["access_denied"]
+    assert denied["iss"] == [f"{github.url}/login/oauth"]
 
 
 def test_an_older_server_sends_no_issuer():
@@ -324,14 +330,16 @@ def test_github_takes_an_exchange_without_grant_type(github):
 def test_strict_refuses_an_exchange_without_grant_type_with_http_400(strict_github):
     code = code_from(authorize(strict_github)[2]["Location"])
     answer = post_exchange(strict_github, code, grant_type=None)
-    assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "unsupported_grant_type"
 
 
 @pytest.mark.parametrize("redirect_uri", ["http://127.0.0.1:4001/callback", None])
 def test_strict_wants_the_authorize_requests_redirect_uri_exactly(strict_github, redirect_uri):
     code = code_from(authorize(strict_github)[2]["Location"])
     answer = post_exchange(strict_github, code, redirect_uri=redirect_uri)
-    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_grant"
 
 
 def test_github_takes_an_exchange_without_redirect_uri(github):
@@ -353,26 +361,31 @@ def test_strict_refuses_a_repeated_parameter_at_the_token_endpoint(strict_github
                       "redirect_uri": "http://127.0.0.1:4000/callback", "code_verifier": VERIFIER})
     answer = requests.post(f"{strict_github.url}/login/oauth/access_token", data=body + f"&code={code}", timeout=10,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
 
 
 def test_strict_refuses_a_repeated_parameter_at_the_authorize_endpoint(strict_github):
     params = urlencode({"response_type": "code", "client_id": strict_github.settings.client_id,
                         "redirect_uri": "http://127.0.0.1:4000/callback", "state": "s1"})
     status, _, headers = fetch(f"{strict_github.url}/login/oauth/authorize?{params}&state=s2")
-    assert status == 400 and "Location" not in headers
+    assert status == 400
+    assert "Location" not in headers
 
 
 def test_strict_wants_response_type_code(strict_github):
     status, _, headers = authorize(strict_github, response_type=None)
     query = parse_qs(urlsplit(headers["Location"]).query)
-    assert status == 302 and query["error"] == ["unsupported_response_type"] and query["state"] == ["s1"]
+    assert status == 302
+    assert query["error"] == ["unsupported_response_type"]
+    assert query["state"] == ["s1"]
 
 
 def test_strict_answers_bad_credentials_with_401_invalid_client(strict_github):
     code = code_from(authorize(strict_github)[2]["Location"])
     answer = post_exchange(strict_github, code, client_secret="wrong")
-    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_client"
 
 
 def test_strict_answers_json_even_to_a_client_that_asks_for_nothing(strict_github):
@@ -381,7 +394,8 @@ def test_strict_answers_json_even_to_a_client_that_asks_for_nothing(strict_githu
         "grant_type": "authorization_code", "client_id": strict_github.settings.client_id,
         "client_secret": strict_github.settings.client_secret, "code": code,
         "redirect_uri": "http://127.0.0.1:4000/callback", "code_verifier": VERIFIER})
-    assert answer.headers["Content-Type"].startswith("application/json") and answer.json()["access_token"]
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert answer.json()["access_token"]
 
 
 # -- the device flow, as GitHub runs it -----------------------------------------------------------
@@ -400,7 +414,8 @@ def poll(github, device_code):
 def test_the_device_code_answer_is_githubs():
     with LocalGitHub(Settings()) as github:
         answer = start_device_flow(github)
-    assert len(answer["device_code"]) == 40 and re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", answer["user_code"])
+    assert len(answer["device_code"]) == 40
+    assert re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", answer["user_code"])
     assert answer["verification_uri"] == f"{github.url}/login/device"
     assert (answer["expires_in"], answer["interval"]) == (900, 5)
 
@@ -410,7 +425,8 @@ def test_polling_faster_than_the_interval_gets_slow_down_and_five_more_seconds()
         device_code = start_device_flow(github)["device_code"]
         assert poll(github, device_code)["error"] == "authorization_pending"
         answer = poll(github, device_code)  # at once, not 5 s later
-    assert answer["error"] == "slow_down" and answer["interval"] == 10
+    assert answer["error"] == "slow_down"
+    assert answer["interval"] == 10
 
 
 def test_a_person_approves_a_code_on_the_device_page_and_no_secret_is_needed():
@@ -419,7 +435,8 @@ def test_a_person_approves_a_code_on_the_device_page_and_no_secret_is_needed():
         page = requests.post(f"{github.url}/login/device", timeout=10,
                              data={"user_code": answer["user_code"].lower(), "decision": "authorize"})
         token = poll(github, answer["device_code"])
-    assert page.status_code == 200 and "Device connected" in page.text
+    assert page.status_code == 200
+    assert "Device connected" in page.text
     assert token["access_token"].startswith("gho_")
 
 
@@ -427,4 +444,5 @@ def test_the_device_flow_can_be_disabled_like_the_apps_checkbox():
     with LocalGitHub(Settings(device_flow=False)) as github:
         answer = requests.post(f"{github.url}/login/device/code", data={"client_id": github.settings.client_id},
                                headers={"Accept": "application/json"}, timeout=10)
-    assert answer.status_code == 400 and answer.json()["error"] == "device_flow_disabled"
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "device_flow_disabled"

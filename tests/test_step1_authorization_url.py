@@ -46,7 +46,8 @@ def test_url_carries_every_parameter_properly_encoded(step1):
         "state": [request.state], "code_challenge": [step1.code_challenge_for(request.code_verifier)],
         "code_challenge_method": ["S256"],
     }
-    assert request.code_verifier not in request.url and "not-a-real-secret" not in request.url
+    assert request.code_verifier not in request.url
+    assert "not-a-real-secret" not in request.url
 
 
 def test_the_verifier_is_not_in_the_requests_repr(step1):
@@ -120,7 +121,8 @@ def test_script_without_configuration_says_what_to_do(runner):
     result = runner.run("1_authorization_url.py")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
-    assert "GITHUB_CLIENT_ID is not set" in result.stderr and ".env.example" in result.stderr
+    assert "GITHUB_CLIENT_ID is not set" in result.stderr
+    assert ".env.example" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -79,7 +79,8 @@ def test_wrong_state_keeps_waiting_for_the_real_callback(step2, github, config_f
         return True
 
     token = sign_in(step2, config_for(github), browse)
-    assert seen["forged"][0] == 400 and seen["no_state"][0] == 400
+    assert seen["forged"][0] == 400
+    assert seen["no_state"][0] == 400
     assert "not started by this tool" in seen["forged"][1]
     assert token.access_token in github.tokens
     assert github.counters.token_requests == 1  # the forged code was never exchanged
@@ -110,7 +111,8 @@ def test_the_issuer_github_names_is_accepted(step2, github, config_for):
 
     assert github.issuer == config_for(github).issuer == f"{github.url}/login/oauth"  # as github.com sends it
     assert sign_in(step2, config_for(github), browse).access_token
-    assert seen["page"][0] == 200 and "Signed in" in seen["page"][1]
+    assert seen["page"][0] == 200
+    assert "Signed in" in seen["page"][1]
 
 
 def test_a_callback_without_issuer_is_accepted_as_older_servers_send_none(step2, config_for):
@@ -126,17 +128,21 @@ def test_a_callback_naming_another_issuer_is_refused_and_its_code_never_sent(ste
         with pytest.raises(AuthError) as caught:
             sign_in(step2, config_for(github), lambda url: pages.append(play_browser(url)) or True)
     assert caught.value.step == "step 2 (callback)"
-    assert "mix-up" in str(caught.value) and "its code was not used" in str(caught.value)
+    assert "mix-up" in str(caught.value)
+    assert "its code was not used" in str(caught.value)
     assert github.counters.token_requests == 0
     status, body = pages[0]
-    assert status == 400 and "Sign-in failed" in body and "mix-up" in body
+    assert status == 400
+    assert "Sign-in failed" in body
+    assert "mix-up" in body
 
 
 def test_the_issuer_is_checked_before_an_error_is_believed(step2, config_for):
     with LocalGitHub(Settings(approval="deny", issuer="https://evil.example/login/oauth")) as github:
         with pytest.raises(AuthError) as caught:
             sign_in(step2, config_for(github), lambda url: play_browser(url) and True)
-    assert "mix-up" in str(caught.value) and "declined" not in str(caught.value)
+    assert "mix-up" in str(caught.value)
+    assert "declined" not in str(caught.value)
 
 
 def test_a_hostile_issuer_cannot_drive_the_terminal(step2, github, config_for):
@@ -146,7 +152,9 @@ def test_a_hostile_issuer_cannot_drive_the_terminal(step2, github, config_for):
 
     with pytest.raises(AuthError) as caught:
         sign_in(step2, config_for(github), browse)
-    assert "\x1b" not in str(caught.value) and "\n" not in str(caught.value) and "\r" not in str(caught.value)
+    assert "\x1b" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert "\r" not in str(caught.value)
 
 
 def test_access_denied_ends_the_wait_with_you_declined(step2, config_for):
@@ -164,7 +172,9 @@ def test_the_browser_is_told_the_real_outcome(step2, config_for):
         with pytest.raises(AuthError):
             sign_in(step2, config_for(github), lambda url: pages.append(play_browser(url)) or True)
     status, body = pages[0]
-    assert status == 400 and "Sign-in failed" in body and "you declined" in body
+    assert status == 400
+    assert "Sign-in failed" in body
+    assert "you declined" in body
 
 
 def test_reflected_text_is_html_escaped(step2, github, config_for):
@@ -178,10 +188,12 @@ def test_reflected_text_is_html_escaped(step2, github, config_for):
     with pytest.raises(AuthError):
         sign_in(step2, config_for(github), browse)
     status, body, headers = seen["page"]
-    assert "<script>" not in body and "&lt;script&gt;" in body
+    assert "<script>" not in body
+    assert "&lt;script&gt;" in body
     assert headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
-    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Referrer-Policy"] == "no-referrer"
 
 
 @pytest.mark.parametrize("method", ["HEAD", "POST", "OPTIONS", "PUT", "DELETE"])
@@ -249,7 +261,8 @@ def test_exchange_sends_verifier_and_redirect_uri_and_asks_for_json(exchange):
     assert sent["grant_type"] == ["authorization_code"]  # RFC 6749 §4.1.3, though GitHub does not need it
     assert sent["code_verifier"] == [request.code_verifier]
     assert sent["redirect_uri"] == ["http://127.0.0.1:5000/callback"]
-    assert sent["client_secret"] == ["not-a-real-secret"] and sent["code"] == ["the-code"]
+    assert sent["client_secret"] == ["not-a-real-secret"]
+    assert sent["code"] == ["the-code"]
     assert responses.calls[0].request.headers["Accept"] == "application/json"
     assert token.scopes == ("repo", "gist")
 
@@ -326,7 +339,8 @@ def test_hostile_error_text_cannot_drive_the_terminal(exchange):
     responses.post(config.token_url, json={"error": "odd\x1b[2J", "error_description": "\x1b]0;pwned\x07text"})
     with pytest.raises(AuthError) as caught:
         run()
-    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
+    assert "\x1b" not in str(caught.value)
+    assert "\x07" not in str(caught.value)
 
 
 def test_the_stand_in_answers_form_encoded_unless_json_is_asked(github):
@@ -356,16 +370,19 @@ def test_script_signs_in_and_saves_a_private_token_file(runner, github, token_pa
 def test_script_revokes_the_token_it_replaces_as_login_does(cli, github, token_path):
     assert cli.point_at(github).script("2_callback_exchange.py").returncode == 0
     again = cli.script("2_callback_exchange.py")
-    assert again.returncode == 0 and "Revoked the token this sign-in replaced." in again.stdout
+    assert again.returncode == 0
+    assert "Revoked the token this sign-in replaced." in again.stdout
     assert list(github.tokens) == [read_saved(token_path)["access_token"]]  # no valid token that nobody holds
-    assert cli.run("logout").returncode == 0 and github.tokens == {}
+    assert cli.run("logout").returncode == 0
+    assert github.tokens == {}
 
 
 def test_script_says_where_to_revoke_a_replaced_token_it_could_not(cli, github):
     cli.point_at(github).script("2_callback_exchange.py")
     github.fail_next("/api/v3/applications/", 502, "<html>Bad Gateway</html>")
     again = cli.script("2_callback_exchange.py")
-    assert again.returncode == 0 and len(github.tokens) == 2
+    assert again.returncode == 0
+    assert len(github.tokens) == 2
     assert f"Note: the token this sign-in replaced was not revoked (127.0.0.1:{github.port} answered HTTP 502); " \
            f"revoke it at {github.url}/settings/applications." in again.stdout
 
@@ -375,7 +392,8 @@ def test_script_reports_a_declined_request_in_one_line(runner):
         result = runner.point_at(github).run("2_callback_exchange.py", extra_env={"BROWSER_DECISION": "cancel"})
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
-    assert "step 2 (callback)" in result.stderr and "declined" in result.stderr
+    assert "step 2 (callback)" in result.stderr
+    assert "declined" in result.stderr
 
 
 def test_the_wait_wakes_often_enough_to_act_on_a_ctrl_c_handed_to_another_thread(step1, step2):
@@ -394,4 +412,5 @@ def test_the_wait_wakes_often_enough_to_act_on_a_ctrl_c_handed_to_another_thread
         server.done = RecordingEvent()
         with pytest.raises(AuthError, match="no callback arrived within 0.35 s"):
             server.wait(0.35)
-    assert len(waits) >= 3 and max(waits) <= support.loopback.SIGNAL_CHECK_SECONDS
+    assert len(waits) >= 3
+    assert max(waits) <= support.loopback.SIGNAL_CHECK_SECONDS

@@ -53,7 +53,8 @@ def test_pagination_follows_link_over_one_connection(step3, config_for):
         client = step3.GitHubClient(config, issued(github, config, ("read:user", "repo")))
         repos = list(client.list_repositories())
         client.close()
-        assert len(repos) == 250 and len({r["full_name"] for r in repos}) == 250
+        assert len(repos) == 250
+        assert len({r["full_name"] for r in repos}) == 250
         assert github.counters.api_requests == 3  # ceil(250 / 100)
         assert github.counters.connections == 1
 
@@ -72,7 +73,8 @@ def test_without_repo_scope_only_public_repositories_are_listed(step3, github, c
     config = config_for(github)
     client = step3.GitHubClient(config, issued(github, config))
     repos = list(client.list_repositories())
-    assert repos and not any(r["private"] for r in repos)
+    assert repos
+    assert not any(r["private"] for r in repos)
     assert client.lacks_private_scope()
 
 
@@ -81,7 +83,8 @@ def test_asking_for_private_repositories_without_repo_scope_names_the_scope(step
     client = step3.GitHubClient(config, issued(github, config))
     with pytest.raises(AuthError) as caught:
         list(client.list_repositories(visibility="private"))
-    assert "need the repo scope" in str(caught.value) and "--scope" in str(caught.value)
+    assert "need the repo scope" in str(caught.value)
+    assert "--scope" in str(caught.value)
 
 
 def test_a_revoked_token_is_bad_credentials_log_in_again(step3, github, config_for):
@@ -137,7 +140,8 @@ def test_script_prints_who_and_repositories_but_never_the_token(runner, github, 
     TokenStore(token_path).save(token)
     result = runner.point_at(github).run("3_github_request.py", "--limit", "3")
     assert result.returncode == 0, result.stderr
-    assert "You are octocat" in result.stdout and "octocat/project-001" in result.stdout
+    assert "You are octocat" in result.stdout
+    assert "octocat/project-001" in result.stdout
     assert token.access_token not in result.stdout + result.stderr
     assert str(token_path) in result.stdout
 

@@ -50,7 +50,8 @@ def test_an_unreadable_lifetime_is_refused():
 def test_repr_and_str_never_show_a_secret():
     value = token(refresh_token="ghr_secret_refresh_zzzz")
     for text in (repr(value), str(value), f"{value}"):
-        assert "gho_test_only_aaaa1111" not in text and "ghr_secret_refresh_zzzz" not in text
+        assert "gho_test_only_aaaa1111" not in text
+        assert "ghr_secret_refresh_zzzz" not in text
         assert "gho_…1111" in text
 
 
@@ -95,7 +96,8 @@ def test_a_failed_write_keeps_the_previous_file(store, monkeypatch):
     monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(AuthError) as caught:
         store.save(token(access_token="gho_second_eeee5555"))
-    assert "No space left on device" in str(caught.value) and "previous file is unchanged" in str(caught.value)
+    assert "No space left on device" in str(caught.value)
+    assert "previous file is unchanged" in str(caught.value)
     assert store.path.read_bytes() == before
     assert sorted(p.name for p in store.path.parent.iterdir()) == ["token.json"]  # no temporary left over
 
@@ -136,7 +138,8 @@ def test_a_damaged_file_says_log_in_again(store, content, reason):
     store.path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(AuthError) as caught:
         store.load()
-    assert reason in str(caught.value) and "run login again" in str(caught.value)
+    assert reason in str(caught.value)
+    assert "run login again" in str(caught.value)
 
 
 def test_wrong_types_inside_an_otherwise_good_file(store):
@@ -334,7 +337,8 @@ def test_a_save_on_windows_gives_up_after_its_back_off_and_keeps_the_previous_fi
     monkeypatch.setattr(support.token_store, "time", type("Clock", (), {"sleep": staticmethod(pauses.append)}))
     with pytest.raises(AuthError, match="could not be written"):
         store.save(token(access_token="gho_rotated_bbbb2222"))
-    assert store.path.read_bytes() == before and sum(pauses) < 2
+    assert store.path.read_bytes() == before
+    assert sum(pauses) < 2
 
 
 def test_elsewhere_a_refused_replace_is_not_retried(store, monkeypatch):
@@ -364,7 +368,8 @@ def test_refresh_rotates_and_saves_the_new_pair(step3, expiring_github, config_f
     config = config_for(expiring_github)
     answer = saved_expired(expiring_github, config, store)
     fresh = token_manager.github_token_manager(config, store).valid_token()
-    assert fresh.access_token != answer["access_token"] and fresh.access_token in expiring_github.tokens
+    assert fresh.access_token != answer["access_token"]
+    assert fresh.access_token in expiring_github.tokens
     assert store.load().refresh_token == fresh.refresh_token != answer["refresh_token"]
     assert answer["access_token"] not in expiring_github.tokens  # the old access token stopped working
     assert expiring_github.counters.refreshes == 1
@@ -425,7 +430,8 @@ def test_logout_revokes_at_github_then_deletes(step3, github, config_for, store)
     store.save(Token.from_token_response(answer, issuer=config.server_url, resource=config.api_url))
     result = token_manager.github_token_manager(config, store).logout()
     assert (result.had_token, result.revoked) == (True, True)
-    assert answer["access_token"] not in github.tokens and github.counters.revocations == 1
+    assert answer["access_token"] not in github.tokens
+    assert github.counters.revocations == 1
     assert not store.path.exists()
 
 
@@ -450,15 +456,20 @@ def test_logout_removes_a_damaged_file(store):
     store.path.parent.mkdir(parents=True)
     store.path.write_text("{damaged")
     result = TokenManager(store).logout()
-    assert result.had_token and not result.revoked and not store.path.exists()
+    assert result.had_token
+    assert not result.revoked
+    assert not store.path.exists()
 
 
 def test_status_script_shows_the_token_masked(runner, token_path):
     TokenStore(token_path).save(token(expires_at=time.time() + 3600, refresh_token="ghr_r_mmmm"))
     result = runner.run("token_manager.py")
     assert result.returncode == 0, result.stderr
-    assert "gho_…1111" in result.stdout and "expires in" in result.stdout and "refreshable:  yes" in result.stdout
-    assert "gho_test_only_aaaa1111" not in result.stdout and "ghr_r_mmmm" not in result.stdout
+    assert "gho_…1111" in result.stdout
+    assert "expires in" in result.stdout
+    assert "refreshable:  yes" in result.stdout
+    assert "gho_test_only_aaaa1111" not in result.stdout
+    assert "ghr_r_mmmm" not in result.stdout
 
 
 def test_status_script_forces_a_refresh(cli, expiring_github, config_for, token_path):

@@ -36,14 +36,16 @@ def test_repos_says_when_the_limit_cut_the_list(cli, many_repos):
 def test_limit_all_lists_everything_and_says_nothing(cli, many_repos):
     log_in_with_repo_scope(cli, many_repos)
     result = cli.run("repos", "--limit", "all", "--json")
-    assert len(json.loads(result.stdout)) == 40 and "Showing" not in result.stderr
+    assert len(json.loads(result.stdout)) == 40
+    assert "Showing" not in result.stderr
 
 
 def test_a_limit_that_happens_to_fit_exactly_says_nothing(cli):
     with LocalGitHub(Settings(approval="auto", repo_count=30)) as server:
         log_in_with_repo_scope(cli, server)
         result = cli.run("repos")
-    assert result.returncode == 0 and "Showing" not in result.stderr
+    assert result.returncode == 0
+    assert "Showing" not in result.stderr
 
 
 def test_repos_says_at_least_how_many_when_the_last_page_was_not_read(cli):
@@ -70,7 +72,8 @@ def test_the_public_only_note_is_said_once_per_login_or_with_verbose(cli, github
                                               ("0", "must be more than 0"), ("lots", "'lots' is not a whole number")])
 def test_a_limit_that_is_not_a_count_is_a_usage_error(cli, limit, complaint):
     result = cli.run("repos", "--limit", limit)
-    assert result.returncode == 2 and complaint in result.stderr
+    assert result.returncode == 2
+    assert complaint in result.stderr
 
 
 # -- status --json -----------------------------------------------------------------------------
@@ -79,13 +82,16 @@ def test_json_into_a_pipe_is_one_compact_line(cli, github):
     cli.point_at(github).run("login")
     for command in (("repos", "--json"), ("status", "--json")):
         output = cli.run(*command).stdout  # captured: not a terminal, as in a pipe
-        assert len(output.splitlines()) == 1 and json.loads(output)
+        assert len(output.splitlines()) == 1
+        assert json.loads(output)
 
 
 def test_status_json_when_logged_out_is_json_and_exit_1(cli, github):
     result = cli.point_at(github).run("status", "--json")
     answer = json.loads(result.stdout)
-    assert result.returncode == 1 and answer["logged_in"] is False and "not logged in" in answer["error"]
+    assert result.returncode == 1
+    assert answer["logged_in"] is False
+    assert "not logged in" in answer["error"]
 
 
 @pytest.mark.parametrize("settings", ["none", "an unfilled .env"])
@@ -94,7 +100,8 @@ def test_status_json_prints_json_with_the_reason_when_the_settings_are_wrong(cli
         (cli.runner.cwd / ".env").write_text((ROOT / ".env.example").read_text())
     result = cli.run("status", "--json")
     answer = json.loads(result.stdout)
-    assert result.returncode == 1 and answer["logged_in"] is False
+    assert result.returncode == 1
+    assert answer["logged_in"] is False
     assert answer["error"].startswith("configuration: GITHUB_CLIENT_ID ")
 
 
@@ -113,7 +120,8 @@ def test_status_json_gives_expiry_as_an_iso_8601_time(cli, expiring_github):
 
 def test_status_when_logged_out_blames_the_token_store_not_an_api_request(cli, github):
     result = cli.point_at(github).run("status")
-    assert one_clean_line(result) and result.stderr.startswith("status failed at token store: you are not logged in")
+    assert one_clean_line(result)
+    assert result.stderr.startswith("status failed at token store: you are not logged in")
 
 
 # -- help --------------------------------------------------------------------------------------
@@ -123,12 +131,14 @@ def test_status_when_logged_out_blames_the_token_store_not_an_api_request(cli, g
     ("repos", "List the repositories"), ("logout", "Revoke the token"), ("demo", "against a local stand-in")])
 def test_every_subcommand_help_has_a_description(cli, command, description):
     result = cli.run(command, "--help")
-    assert result.returncode == 0 and description in result.stdout
+    assert result.returncode == 0
+    assert description in result.stdout
 
 
 def test_visibility_and_sort_say_what_they_do(cli):
     help_text = " ".join(cli.run("repos", "--help").stdout.split())
-    assert "which repositories (default all" in help_text and "the order (default full_name)" in help_text
+    assert "which repositories (default all" in help_text
+    assert "the order (default full_name)" in help_text
 
 
 # -- the step scripts are the chapter too --------------------------------------------------------
@@ -142,12 +152,14 @@ def test_step_1_never_shows_any_part_of_the_verifier(step1):
     config = step1.load_config(env={"GITHUB_CLIENT_ID": "Ov23liExample"}, require_secret=False)
     request = step1.prepare_authorization_request(config)
     text = "\n".join(describe_authorization_request(request, config.client_id))
-    assert request.code_verifier[-4:] not in text and "never shown" in text
+    assert request.code_verifier[-4:] not in text
+    assert "never shown" in text
 
 
 def test_step_2_refuses_a_timeout_that_is_not_positive(cli):
     result = cli.script("2_callback_exchange.py", "--timeout", "-1")
-    assert result.returncode == 2 and "must be more than 0" in result.stderr
+    assert result.returncode == 2
+    assert "must be more than 0" in result.stderr
 
 
 def test_a_step_script_names_itself_once_in_its_error(cli):
@@ -174,7 +186,8 @@ def test_step_3_piped_into_head_ends_without_a_traceback(runner, cli, many_repos
     errors = tmp_path / "errors.txt"
     shell = f"{sys.executable} {ROOT / '3_github_request.py'} --limit 1000 2>{errors} | head -3"
     subprocess.run(["bash", "-c", shell], cwd=runner.cwd, env=runner.env, timeout=60, capture_output=True)
-    assert "Traceback" not in errors.read_text() and "BrokenPipe" not in errors.read_text()
+    assert "Traceback" not in errors.read_text()
+    assert "BrokenPipe" not in errors.read_text()
 
 
 # -- token_manager.py --refresh tells what really happened --------------------------------------
@@ -182,14 +195,16 @@ def test_step_3_piped_into_head_ends_without_a_traceback(runner, cli, many_repos
 def test_refresh_of_a_token_that_cannot_be_refreshed_says_so(cli, github, token_path):
     cli.point_at(github).run("login")  # a token that does not expire, without a refresh token
     result = cli.script("token_manager.py", "--refresh")
-    assert result.returncode == 0 and "Not refreshed: this token has no refresh token" in result.stdout
+    assert result.returncode == 0
+    assert "Not refreshed: this token has no refresh token" in result.stdout
 
 
 def test_refresh_refused_while_the_token_still_works_says_so(cli, expiring_github, token_path):
     cli.point_at(expiring_github).run("login")
     expiring_github.refresh_tokens.clear()  # the refresh token is dead at the server
     result = cli.script("token_manager.py", "--refresh")
-    assert result.returncode == 0 and "Not refreshed: the provider refused the refresh token" in result.stdout
+    assert result.returncode == 0
+    assert "Not refreshed: the provider refused the refresh token" in result.stdout
     assert "Refreshed:" not in result.stdout
 
 
@@ -209,7 +224,8 @@ def test_a_missing_package_says_to_install_the_requirements(runner, tmp_path, sc
     args = ("status",) if script == TOOL else ()
     result = runner.run(script, *args, extra_env={"PYTHONPATH": str(tmp_path / "site"),
                                                    "GITHUB_CLIENT_ID": "Ov23liExample"})
-    assert one_clean_line(result) and "run: pip install -r requirements.txt" in result.stderr
+    assert one_clean_line(result)
+    assert "run: pip install -r requirements.txt" in result.stderr
 
 
 def test_a_missing_dotenv_with_a_dotenv_file_says_to_install_the_requirements(runner, tmp_path):
@@ -218,20 +234,24 @@ def test_a_missing_dotenv_with_a_dotenv_file_says_to_install_the_requirements(ru
     (fake / "__init__.py").write_text('raise ModuleNotFoundError("No module named dotenv", name="dotenv")\n')
     (runner.cwd / ".env").write_text("GITHUB_CLIENT_ID=Ov23liExample\n")
     result = runner.run("1_authorization_url.py", extra_env={"PYTHONPATH": str(tmp_path / "site")})
-    assert one_clean_line(result) and "python-dotenv is not installed" in result.stderr
+    assert one_clean_line(result)
+    assert "python-dotenv is not installed" in result.stderr
 
 
 # -- the stand-in ------------------------------------------------------------------------------
 
 def test_the_stand_in_has_the_page_the_tool_sends_you_to(github):
     status, body, _ = fetch(f"{github.url}/settings/applications")
-    assert status == 200 and "Authorized OAuth Apps" in body
+    assert status == 200
+    assert "Authorized OAuth Apps" in body
 
 
 def test_the_stand_in_says_it_cannot_listen_on_stderr(runner):
     with LocalGitHub() as busy:
         result = runner.run("local_github.py", "--port", str(busy.port))
-    assert result.returncode == 1 and result.stdout == "" and "cannot listen" in result.stderr
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "cannot listen" in result.stderr
 
 
 def test_the_stand_in_can_have_many_repositories_to_show_paging():
@@ -239,7 +259,9 @@ def test_the_stand_in_can_have_many_repositories_to_show_paging():
         token = server.grant_tokens(("repo",))["access_token"]
         status, _, headers = fetch(f"{server.api_url}/user/repos?per_page=100",
                                    headers={"Authorization": f"Bearer {token}", "User-Agent": "test"})
-    assert status == 200 and 'rel="last"' in headers["Link"] and "page=3" in headers["Link"]
+    assert status == 200
+    assert 'rel="last"' in headers["Link"]
+    assert "page=3" in headers["Link"]
 
 
 def test_the_stand_in_script_takes_repos(runner):
@@ -253,7 +275,8 @@ def test_a_step_script_gives_advice_in_the_chapters_words_so_far(cli, github):
     cli.run("login")
     github.tokens.clear()  # revoked at GitHub's end
     revoked = cli.script("3_github_request.py")
-    assert "sign in again with python 2_callback_exchange.py" in revoked.stderr and "login" not in revoked.stderr
+    assert "sign in again with python 2_callback_exchange.py" in revoked.stderr
+    assert "login" not in revoked.stderr
 
 
 def test_the_complete_tool_keeps_its_own_words(cli, github):
