@@ -21,8 +21,8 @@ from support.cli import SETTINGS_EPILOG, parse_arguments, run_step_script
 from support.narration import describe_authorization_request
 from support.settings import OAuthConfig, load_config
 
-# 32 random bytes = 256 bits. RFC 6749 §10.10 asks that guessing `state` be infeasible, and
-# RFC 7636 §7.1 recommends 32 octets for the verifier, base64url-encoded into 43 characters.
+# 32 random bytes = 256 bits. RFC 6749 §10.12 asks for a `state` that cannot be guessed (§10.10:
+# at most a 2^-128 chance), and RFC 7636 §7.1 recommends 32 octets for the verifier (43 characters).
 STATE_BYTES = 32
 CODE_VERIFIER_BYTES = 32
 # RFC 7636 §4.1: 43 to 128 characters of [A-Z] [a-z] [0-9] "-" "." "_" "~".

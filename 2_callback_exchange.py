@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         config = discover(load_config())
         token = sign_in_with_browser(config, timeout=args.timeout,
                                      open_browser=None if args.no_browser else open_in_browser)
-        print(save_new_login(token, revoke_github_token(config)))  # and revoke the token it replaces, as login does
+        print(save_new_login(token, revoke=revoke_github_token(config)))  # it revokes the token it replaces
 
     return run_step_script("2_callback_exchange.py", sign_in_and_save)
 

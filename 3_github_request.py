@@ -131,18 +131,18 @@ class GitHubClient:
         url: str | None = f"{self.api_url}/user/repos"
         count = 0
         while url:
-            page, links = self.get_page(url, params)
+            payload, links = self.get_page(url, params)
             if visibility == "private" and self.lacks_private_scope():
                 raise AuthError(STEP_API, f"private repositories need the {PRIVATE_REPO_SCOPE} scope, and this "
                                 f"token has only: {', '.join(self.granted_scopes or ()) or 'no scopes'} — log in "
                                 f"again asking for it (login --scope \"read:user {PRIVATE_REPO_SCOPE}\")")
-            if not isinstance(page, list):
+            if not isinstance(payload, list):
                 raise AuthError(STEP_API, "the answer for /user/repos is not a list — check GITHUB_API_URL")
-            for index, repo in enumerate(page):
+            for index, repo in enumerate(payload):
                 yield repo
                 count += 1
                 if limit is not None and count >= limit:
-                    self.more_repositories = repositories_in_all(count, len(page) - index - 1, links)
+                    self.more_repositories = repositories_in_all(count, len(payload) - index - 1, links)
                     return
             # The next link already carries every parameter; build no page URLs by hand.
             url, params = links.get("next", {}).get("url"), None

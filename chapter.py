@@ -1,8 +1,8 @@
 """The chapter's files, as modules the complete tool chains together, each loaded when first used.
 
 Python cannot `import 1_authorization_url`: a module's name may not start with a digit. This is
-the one place that loads the numbered files by name. It loads every chapter file the first time
-it is used, so that `--help` needs no HTTP library and `status` and `repos` never load step 2's
+the one place that loads the numbered files by name. It loads each chapter file the first time
+that file is used, so that `--help` needs no HTTP library and `status` and `repos` never load step 2's
 callback server or a browser:
 
     import chapter

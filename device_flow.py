@@ -34,7 +34,7 @@ from support.token_endpoint import (DevicePace, NoAnswer, TokenEndpointError, co
 from support.token_store import save_new_login
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
-EXPIRED = "the code expired before it was entered (codes last 15 minutes) — run login --device again"
+EXPIRED = "the code expired before it was entered — run login --device again"
 DEVICE_ERROR_FIXES = {
     "device_flow_disabled": "the device flow is off for this app — tick \"Enable Device Flow\" on the OAuth "
                             "app's page (Settings → Developer settings → OAuth Apps), then try again",
@@ -101,11 +101,11 @@ def request_device_code(config: OAuthConfig, scopes: tuple[str, ...]) -> DeviceC
 def poll_for_token(config: OAuthConfig, device: DeviceCode, wait: float | None = None) -> Token:
     """RFC 8628 §3.4-3.5: ask, at the server's pace, until you approve, decline, or the code expires
     (or `wait` seconds pass, when that is sooner: login's --timeout)."""
-    timed_out = wait is not None and wait < device.expires_in
-    pace = DevicePace(device.interval, wait if timed_out else device.expires_in, monotonic())
+    timeout_is_sooner = wait is not None and wait < device.expires_in
+    pace = DevicePace(device.interval, wait if timeout_is_sooner else device.expires_in, monotonic())
     while (pause_for := pace.next_wait(monotonic())) is not None:  # no wait runs past the expiry
         pause(pause_for)
-        if pace.next_wait(monotonic()) is None:
+        if pace.next_wait(monotonic()) is None:  # the pause reached the expiry: never poll with a dead code
             break
         try:
             fields = post_to_token_endpoint(config, {"grant_type": DEVICE_GRANT, "device_code": device.device_code},
@@ -123,7 +123,7 @@ def poll_for_token(config: OAuthConfig, device: DeviceCode, wait: float | None =
             raise device_flow_error(error) from error
         return token_from_fields(config, fields, STEP_DEVICE)
     raise pace.expired(f"no approval within {format_duration(wait)} (--timeout) — run login --device again"
-                       if timed_out else EXPIRED)
+                       if timeout_is_sooner else EXPIRED)
 
 
 def sign_in_with_device(
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     def sign_in_and_save() -> None:
         config = discover(load_config(require_secret=False))
         token = sign_in_with_device(config, say=print_now)
-        print(save_new_login(token, revoke_github_token(config)))  # and revoke the token it replaces, as login does
+        print(save_new_login(token, revoke=revoke_github_token(config)))  # it revokes the token it replaces
 
     return run_step_script("device_flow.py", sign_in_and_save)
 

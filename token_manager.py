@@ -156,7 +156,7 @@ class TokenManager:
                     problem = error.message
             else:
                 problem = "this provider has no revocation endpoint"
-            self.store.delete(revoked=problem is None)  # if it cannot, it says the token it keeps is dead
+            self.store.delete(revoked=problem is None)  # a failed delete then says the file holds a dead token
             return LogoutResult(had_token=True, revoked=problem is None, problem=problem, token=token)
 
 
@@ -193,8 +193,8 @@ def refresh_github_token(config: OAuthConfig) -> RefreshFunction:
 
 
 def github_token_manager(config: OAuthConfig, store: TokenStore | None = None) -> TokenManager:
-    # GitHub's revocation is DELETE /applications/{client_id}/token, as the app (it has no RFC 7009
-    # endpoint); support/api_http.py holds it, for the step scripts revoke the token a sign-in replaces.
+    # Revocation (support/revocation.py): RFC 7009 where the server publishes an endpoint, else GitHub's
+    # DELETE /applications/{client_id}/token; the step scripts use it too, for the token a sign-in replaces.
     return TokenManager(store or TokenStore(issuer=config.server_url), refresh=refresh_github_token(config),
                         revoke=revoke_github_token(config))
 
