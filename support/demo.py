@@ -35,7 +35,8 @@ def run_demo(tool: ModuleType, interactive: bool, explain: bool, timeout: float 
             open_browser = open_in_browser
         else:
             open_browser = None if device else _auto_browser(stand_in)
-        ctx = tool.Context(config, TokenStore(Path(home) / "token.json"), open_browser, environ={})
+        ctx = tool.Context(config, TokenStore(Path(home) / "token.json", issuer=config.server_url), open_browser,
+                           environ={})
         print(f"Demo: a local stand-in of GitHub runs at {github.url}; no account, no network, and the token")
         print(f"file lives in a temporary folder ({home}), so a real login is never touched.\n")
         if device:

@@ -59,7 +59,8 @@ FIXES = {
     "callback_url": "Set the app's Authorization callback URL to http://127.0.0.1/callback: 127.0.0.1, not "
                     "localhost, and no port.",
     "device_flow_off": "Tick \"Enable Device Flow\" on your OAuth app's page (needed for login --device only).",
-    "unreachable": "Check your network, and GITHUB_SERVER_URL in .env.",
+    "unreachable": "Check your network and GITHUB_SERVER_URL; for a server on this machine, start it (the stand-in: "
+                   "python local_github.py).",
     "metadata": "Check GITHUB_SERVER_URL and GITHUB_ISSUER: the server's metadata must name exactly that issuer.",
     "server_answer": "Check GITHUB_SERVER_URL; if it is right, see the server's message above.",
     "private_folder": "Make the folder yours alone: chmod 700 on it (and chown it to yourself).",

@@ -28,7 +28,7 @@ from support.api_http import origin_of
 from support.endpoints import DEVICE_CODE_PATH, ServerEndpoints, endpoint_problem
 from support.errors import STEP_AUTHORIZE, STEP_CALLBACK, AuthError, safe_text
 from support.settings import OAuthConfig, is_github_com
-from support.token_endpoint import USER_AGENT, server_name
+from support.token_endpoint import USER_AGENT, network_failure, server_name
 
 WELL_KNOWN_PATH = "/.well-known/oauth-authorization-server"  # RFC 8414 §3
 # Shorter than a token request's: a server that does not answer at once has no document worth waiting for.
@@ -71,8 +71,11 @@ def fetch_document(url: str) -> dict[str, object] | None:
                 if response.status_code != 200:
                     return None
                 body = read_at_most(response, METADATA_MAX_BYTES)
+        except requests.ConnectionError as error:
+            # Nothing answers at all: the browser would find nothing either, and wait for nothing.
+            raise network_failure(error, urlsplit(url).netloc, STEP_AUTHORIZE) from error
         except requests.RequestException:
-            return None  # unreachable: the login's next request says what is wrong with the network
+            return None  # slow or broken: GitHub's fixed paths, and the login goes on
         try:
             document = json.loads(body) if body is not None else None
         except ValueError:

@@ -145,7 +145,7 @@ def test_every_metadata_fetch_has_a_timeout(monkeypatch):
 
     def get(url, **options):
         seen.update(options)
-        raise requests.ConnectionError("offline")
+        raise requests.Timeout("slow")
 
     monkeypatch.setattr(support.metadata.requests, "get", get)
     assert fetch_document("https://ghe.example.com/.well-known/oauth-authorization-server/login/oauth") is None

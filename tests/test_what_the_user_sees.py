@@ -316,3 +316,17 @@ def test_every_script_stops_quietly_when_its_reader_has_gone(cli, runner, github
     result = run_into_a_closed_pipe(runner, script, *args)
     assert "Traceback" not in result.stderr
     assert "Broken" not in result.stderr, result.stderr
+
+
+def test_login_with_the_server_stopped_says_so_at_once_instead_of_waiting_for_the_browser(cli):
+    with LocalGitHub(Settings(approval="auto")) as stopped:
+        cli.point_at(stopped)
+    result = cli.run("login", "--timeout", "300")  # nothing listens there any more
+    assert one_clean_line(result), result.stderr
+    assert f"cannot reach 127.0.0.1:{stopped.port} — start the server there" in result.stderr
+    assert "Open this URL" not in result.stdout  # no browser sent to a server that is not there
+
+
+def test_the_demo_lists_its_one_host_once(cli):
+    status_part = cli.run("demo").stdout.split("== status")[1].split("== repos")[0]
+    assert status_part.count("Logged in as") == 1
