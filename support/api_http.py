@@ -14,14 +14,9 @@ from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-try:
-    import requests
-except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
-                     "or run: pip install -r requirements.txt") from None
-
 from support.errors import STEP_API, STEP_CONFIG, AuthError, TokenRefused, safe_text
-from support.settings import OAuthConfig, check_app_settings, hostname_of, is_github_com
+from support.http import requests
+from support.settings import DEFAULT_PORTS, OAuthConfig, check_app_settings, hostname_of, is_github_com
 from support.token import Token, is_token_text, parse_scope_list
 from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, network_failure, server_name, what_went_wrong
 
@@ -119,7 +114,7 @@ def bad_token_fix(variable: str | None) -> str:
 def origin_of(url: str) -> tuple[str, str, int | None]:
     """Scheme, host and port: what must match before a credential may be sent to a URL."""
     parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(parts.scheme)
 
 
 def api_headers() -> dict[str, str]:

@@ -18,15 +18,10 @@ from __future__ import annotations
 import json
 from urllib.parse import urljoin, urlsplit
 
-try:
-    import requests
-except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
-                     "or run: pip install -r requirements.txt") from None
-
 from support.api_http import origin_of
 from support.endpoints import DEVICE_CODE_PATH, ServerEndpoints, endpoint_problem
 from support.errors import STEP_AUTHORIZE, STEP_CALLBACK, AuthError, safe_text
+from support.http import requests
 from support.settings import OAuthConfig, is_github_com
 from support.token_endpoint import USER_AGENT, network_failure, server_name
 

@@ -14,14 +14,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
-try:
-    import requests
-except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
-                     "or run: pip install -r requirements.txt") from None
-
 from support.api_http import delete_as_the_app
 from support.errors import STEP_REVOKE, AuthError, safe_text
+from support.http import requests
 from support.settings import OAuthConfig, missing_secret
 from support.token import Token
 from support.token_endpoint import HTTP_TIMEOUT_SECONDS, USER_AGENT, client_authentication, what_went_wrong

@@ -14,14 +14,9 @@ import base64
 import math
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
-try:
-    import requests
-except ModuleNotFoundError as missing:  # a fresh checkout, before `pip install -r requirements.txt`
-    raise SystemExit(f"{missing.name} is not installed — activate your virtual environment (. .venv/bin/activate), "
-                     "or run: pip install -r requirements.txt") from None
-
 from support.errors import STEP_DEVICE, AuthError, safe_text
-from support.settings import OAuthConfig, is_loopback_host
+from support.http import requests
+from support.settings import OAuthConfig, host_of, is_loopback_host
 from support.token import Token
 
 # (connect, read) for every request: a dead network must end in a message, not a hang.
@@ -131,7 +126,7 @@ class DevicePace:
 def server_name(url: str) -> str:
     """How messages name a server: "GitHub" for github.com, else its host, so that an error from
     a GitHub Enterprise Server or another authorization server is not blamed on github.com."""
-    host = urlsplit(url).netloc
+    host = host_of(url)  # the normal form: GitHub.com:443 is github.com too
     return "GitHub" if host in ("github.com", "api.github.com") else host
 
 
