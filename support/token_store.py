@@ -153,29 +153,30 @@ class TokenStore:
             return
         except OSError as error:
             raise self._fail(f"cannot be reached ({error.strerror})", f"check the permissions of {folder}") from error
-        user = current_user()
-        if user is None:
-            return
-        if info.st_uid != user:
-            raise self._fail(f"is in {folder}, a folder another user owns (uid {info.st_uid}), who could swap it",
-                             f"remove that folder, or make it yours: sudo chown -R \"$USER\" {folder}")
-        if stat.S_IMODE(info.st_mode) & OTHERS_MAY_ACCESS:
-            self._make_private(lambda: os.chmod(folder, PRIVATE_DIR_MODE), folder, "chmod 700")
+        self._keep_private(info, (f"is in {folder}, a folder another user owns (uid {info.st_uid}), who could swap it",
+                                  f"remove that folder, or make it yours: sudo chown -R \"$USER\" {folder}"),
+                           lambda: os.chmod(folder, PRIVATE_DIR_MODE), folder, "chmod 700")
 
     def _check_file(self, fd: int) -> None:
         """Refuse a token file another user owns (they could have written any token into it);
         make ours private if others could read it."""
         info = os.fstat(fd)
+        self._keep_private(info, (f"belongs to another user (uid {info.st_uid}), who could have written any token "
+                                  "into it", f"delete it and run login again (or, if it is yours, sudo chown "
+                                  f"\"$USER\" {self.path})"),
+                           lambda: os.fchmod(fd, PRIVATE_FILE_MODE), self.path, "chmod 600")
+
+    def _keep_private(self, info: os.stat_result, foreign: tuple[str, str], tighten: Callable[[], None], path: Path,
+                      command: str) -> None:
+        """As ssh treats its keys: refuse what another user owns (`foreign`: why, and the fix); make ours
+        private (`tighten`) if others may use it. Windows has no uid to compare, and is left as it is."""
         user = current_user()
         if user is None:
             return
         if info.st_uid != user:
-            raise self._fail(f"belongs to another user (uid {info.st_uid}), who could have written any token into it",
-                             f"delete it and run login again (or, if it is yours, sudo chown \"$USER\" {self.path})")
-        if stat.S_IMODE(info.st_mode) & OTHERS_MAY_ACCESS:
-            self._make_private(lambda: os.fchmod(fd, PRIVATE_FILE_MODE), self.path, "chmod 600")
-
-    def _make_private(self, tighten: Callable[[], None], path: Path, command: str) -> None:
+            raise self._fail(*foreign)
+        if not stat.S_IMODE(info.st_mode) & OTHERS_MAY_ACCESS:
+            return
         try:
             tighten()
         except OSError as error:
