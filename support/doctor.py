@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import requests
 
-from support.api_http import api_headers, token_variable_in_use
+from support.api_http import api_headers, token_from_variable, token_variable_in_use
 from support.errors import (STEP_API, STEP_AUTHORIZE, STEP_CONFIG, STEP_DEVICE, STEP_EXCHANGE, STEP_STORE,
                             AuthError, mask, safe_text)
 from support.metadata import discover
@@ -34,7 +34,7 @@ from support.output import format_duration, print_json, settings_source
 from support.settings import OAuthConfig, host_of, load_config, server_url_for
 from support.token import Token
 from support.token_endpoint import HTTP_TIMEOUT_SECONDS, TokenEndpointError, post_to_token_endpoint
-from support.token_store import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, TokenStore
+from support.token_store import OTHERS_MAY_ACCESS, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, TokenStore, current_user
 
 MARKS = {"ok": "✔", "fail": "✘", "warning": "!", "skipped": "-"}
 SETTINGS = ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_SCOPES", "GITHUB_REDIRECT_URI", "GITHUB_SERVER_URL",
@@ -68,6 +68,8 @@ FIXES = {
     "unwritable": "Make the token folder writable for you, or free some disk space.",
     "damaged_entry": "Run logout (with --hostname for that host) to remove the damaged login, then log in again.",
     "token_variable": "Unset the variable to use the saved login, or keep it on purpose.",
+    "unusable_variable": "Set the token variable to the token alone: a line break or a space often comes along "
+                         "when it is copied.",
     "not_logged_in": "Run: python dev_github_tool.py login",
     "token_refused": "The token was revoked or has expired: run login again.",
     "missing_scope": "Log in again asking for the scope: login --scope \"SCOPES\".",
@@ -196,9 +198,9 @@ def check_token_store(store: TokenStore, environ: Mapping[str, str], config: OAu
         except FileNotFoundError:
             checks.append(Check(STEP_STORE, "ok", f"{path} does not exist yet (created private at the first login)"))
             break
-        if info.st_uid != os.getuid():
+        if current_user() not in (None, info.st_uid):
             checks.append(fails(STEP_STORE, f"{path} belongs to another user (uid {info.st_uid})", fix))
-        elif stat.S_IMODE(info.st_mode) & 0o077:
+        elif stat.S_IMODE(info.st_mode) & OTHERS_MAY_ACCESS:
             checks.append(fails(STEP_STORE, f"{path} can be read by others (mode {stat.S_IMODE(info.st_mode):o}, "
                                 f"not {mode:o})", fix))
         else:
@@ -311,9 +313,14 @@ def run_doctor(hostname: str | None, as_json: bool, environ: Mapping[str, str], 
         checks.append(check_device_flow(config, request_device_code))
         checks.append(check_authorization_url(config, build_url))
         checks += check_token_store(store, environ, config)
-        token = saved_or_variable_token(store, environ, config)
-        if token is None:
-            checks.append(warns(STEP_API, f"not logged in to {host_of(config.server_url)}", "not_logged_in"))
+        try:
+            token = saved_or_variable_token(store, environ, config)
+        except AuthError as error:  # a token variable that holds what no token has
+            checks.append(fails(STEP_CONFIG, error.message, "unusable_variable"))
+            token = None
+        else:
+            if token is None:
+                checks.append(warns(STEP_API, f"not logged in to {host_of(config.server_url)}", "not_logged_in"))
         checks += check_token_and_api(config, token)
     report(checks, config, as_json)
     return 1 if any(check.status == "fail" for check in checks) else 0
@@ -321,8 +328,8 @@ def run_doctor(hostname: str | None, as_json: bool, environ: Mapping[str, str], 
 
 def saved_or_variable_token(store: TokenStore, environ: Mapping[str, str], config: OAuthConfig) -> Token | None:
     variable = token_variable_in_use(environ, config.server_url)
-    if variable:
-        return Token(access_token=environ[variable].strip(), issuer=config.server_url, resource=config.api_url)
+    if variable:  # refused (AuthError) if it holds what no token has: no header could carry it
+        return token_from_variable(environ, variable, config.server_url, config.api_url).token
     try:
         return store.load()
     except AuthError:

@@ -143,3 +143,10 @@ def test_each_fix_is_word_for_word_in_the_troubleshooting_table(name):
     table = (ROOT / "docs" / "TROUBLESHOOTING.md").read_text(encoding="utf-8")
     doctor_rows = table[table.index("## What doctor checks"):]
     assert FIXES[name] in re.sub(r"\s*\n\s*", " ", doctor_rows)
+
+
+def test_a_token_variable_no_header_could_carry_is_named_and_never_sent(cli, github):
+    result = doctor(cli, github, GH_ENTERPRISE_TOKEN="gho_first_line\ngho_second_line")
+    assert_fails_with(result, "configuration", "unusable_variable")
+    assert "gho_first_line" not in result.stdout
+    assert github.counters.authorization_headers == []
