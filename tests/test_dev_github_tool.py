@@ -12,7 +12,7 @@ import pytest
 import support.output
 from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings
 from tests.conftest import ROOT
-from tests.helpers import (TOOL, callback_port, one_clean_line, port_is_free, read_saved, read_until,
+from tests.helpers import (TOOL, callback_port, host, one_clean_line, port_is_free, read_saved, read_until,
                            refuse_writes, write_saved)
 
 
@@ -460,7 +460,7 @@ def test_login_signs_in_again_when_the_saved_token_was_revoked_and_says_so(cli, 
     again = cli.run("login")
     assert again.returncode == 0
     assert github.counters.token_requests == 2
-    assert f"The saved token no longer works ({github.url.split('//')[1]} says Bad credentials: the token was revoked or has " \
+    assert f"The saved token no longer works ({host(github)} says Bad credentials: the token was revoked or has " \
            "expired); signing in again." in again.stdout
     assert "Already logged in" not in again.stdout
     assert "Revoked the token" not in again.stdout

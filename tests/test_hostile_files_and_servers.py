@@ -25,17 +25,13 @@ from support.metadata import issuer_required
 from support.settings import load_config, server_url_for, trusted_verification_uri
 from support.token import Token
 from support.token_store import TokenStore
-from tests.helpers import (APP_SETTINGS, MARKED_TOOL, fetch, one_clean_line, paused_on_a_fake_clock, read_saved, sign_in,
-                           write_saved)
+from tests.helpers import (APP_SETTINGS, MARKED_TOOL, fetch, host, one_clean_line, paused_on_a_fake_clock, read_saved,
+                           sign_in, write_saved)
 from tests.helpers.marked_stand_in import SECRET_MARKER, LocalGitHub, Settings
 import chapter
 
 device_flow = chapter.device_flow
 CONTROL_CHARACTERS = ("\x1b", "\x07", "\r", "\x9b")
-
-
-def host(server) -> str:
-    return f"127.0.0.1:{server.port}"
 
 
 def browsers_finished() -> None:

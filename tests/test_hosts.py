@@ -8,7 +8,7 @@ import support.settings
 from support.token import Token
 from support.token_store import TokenStore
 from tests.helpers.marked_stand_in import LocalGitHub, Settings
-from tests.helpers import one_clean_line
+from tests.helpers import host, one_clean_line
 
 
 @pytest.fixture(params=["github", "strict"])
@@ -18,10 +18,6 @@ def two_servers(request):
     with LocalGitHub(Settings(approval="auto", strict=strict, device_interval=0)) as first, \
             LocalGitHub(Settings(approval="auto", strict=strict, login="hubot", device_interval=0)) as second:
         yield first, second
-
-
-def host(server) -> str:
-    return f"127.0.0.1:{server.port}"
 
 
 def saved_issuers(token_path) -> list[str]:

@@ -17,6 +17,11 @@ STATE = "S" * 20 + "genuine-state-for-the-fuzz-test"
 APP_SETTINGS = {"GITHUB_CLIENT_ID": "Ov23liExample", "GITHUB_CLIENT_SECRET": "not-a-real-secret"}
 
 
+def host(server) -> str:
+    """A loopback server's host and port, as --hostname takes it and messages name it."""
+    return f"127.0.0.1:{server.port}"
+
+
 def one_clean_line(result) -> bool:
     """A failed run: exit 1, one line on stderr, no traceback."""
     return result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
